@@ -1,0 +1,52 @@
+use std::time::Duration;
+
+use meditrustal_domain::ValidationError;
+use meditrustal_store::StoreError;
+
+/// Every way a use case can refuse or fail. Adapters map each variant to one status and
+/// one stable machine code; messages here are safe to show to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    #[error("username or password is wrong")]
+    InvalidCredentials,
+    #[error("this account is waiting for an administrator's approval")]
+    AccountPending,
+    #[error("this account is suspended")]
+    AccountSuspended,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("the access token has expired")]
+    TokenExpired,
+    #[error("the refresh token is not valid")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; the session has been ended for safety")]
+    RefreshTokenReused,
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    #[error("too many attempts; try again later")]
+    Throttled { retry_after: Duration },
+    /// Details go to the log only; the client sees a generic message.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub(crate) fn internal(detail: impl Into<String>) -> AppError {
+        AppError::Internal(detail.into())
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict { field } => AppError::Conflict { field },
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}

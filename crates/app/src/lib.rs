@@ -1,0 +1,84 @@
+//! MediTrustAl's use cases. This is the only crate that orchestrates the store (and, as they
+//! land, the vault and the ledger) under the access policy. Adapters (HTTP, CLI) call
+//! [`App`]'s methods and map [`AppError`] to their own error formats.
+
+mod accounts;
+mod clock;
+mod error;
+mod passwords;
+pub mod policy;
+mod random;
+mod throttle;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use meditrustal_store::Store;
+
+pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_id};
+pub use clock::{Clock, SystemClock};
+pub use error::AppError;
+pub use policy::Actor;
+pub use throttle::ThrottleLimits;
+pub use tokens::{AccessClaims, JwtSecret};
+
+/// Settings of the account use cases.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Lifetime of an access token; capped at 15 minutes.
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub throttle: ThrottleLimits,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            access_token_ttl: tokens::MAX_ACCESS_TTL,
+            refresh_token_ttl: Duration::from_secs(14 * 24 * 3600),
+            throttle: ThrottleLimits::default(),
+        }
+    }
+}
+
+/// The application: shared, cheap to clone, one per process.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    tokens: Arc<tokens::TokenIssuer>,
+    passwords: Arc<passwords::PasswordHasher>,
+    throttle: Arc<throttle::LoginThrottle>,
+    refresh_token_ttl: Duration,
+}
+
+impl App {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        jwt_secret: &JwtSecret,
+        settings: &AuthSettings,
+    ) -> App {
+        App {
+            store,
+            clock,
+            tokens: Arc::new(tokens::TokenIssuer::new(
+                jwt_secret,
+                settings.access_token_ttl,
+            )),
+            passwords: Arc::new(passwords::PasswordHasher::new()),
+            throttle: Arc::new(throttle::LoginThrottle::new(settings.throttle)),
+            refresh_token_ttl: settings.refresh_token_ttl,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Forgets throttling state of clients that have been quiet; call periodically.
+    pub fn prune_throttle(&self) {
+        self.throttle.prune();
+    }
+}

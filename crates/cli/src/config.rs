@@ -1,0 +1,174 @@
+//! Configuration. Precedence: command-line flags > environment (`MEDITRUSTAL_*`,
+//! `DATABASE_URL`; clap reads both) > the optional TOML file > built-in defaults.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use meditrustal_app::{AuthSettings, ThrottleLimits};
+use meditrustal_store::Store;
+use serde::Deserialize;
+
+/// Options every subcommand shares.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file (optional).
+    #[arg(long, global = true, env = "MEDITRUSTAL_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the embedded database, encrypted objects and keys live [default: ./data].
+    #[arg(long, global = true, env = "MEDITRUSTAL_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` for PostgreSQL; default: SQLite at <data-dir>/meditrustal.db.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Log as JSON lines instead of text.
+    #[arg(long, global = true, env = "MEDITRUSTAL_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// The TOML file's shape; every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSettings {
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub bind: Option<SocketAddr>,
+    pub log_json: Option<bool>,
+    #[serde(default)]
+    pub auth: FileAuthSettings,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAuthSettings {
+    pub access_token_ttl_secs: Option<u64>,
+    pub refresh_token_ttl_secs: Option<u64>,
+    pub login_per_account_per_minute: Option<NonZeroU32>,
+    pub login_per_address_per_minute: Option<NonZeroU32>,
+}
+
+impl FileSettings {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileSettings> {
+        let Some(path) = path else {
+            return Ok(FileSettings::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading configuration file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("parsing configuration file {}", path.display()))
+    }
+}
+
+/// Resolved settings shared by all subcommands.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log_json: bool,
+    pub auth: AuthSettings,
+}
+
+impl Settings {
+    pub fn resolve(args: &GlobalArgs, file: &FileSettings) -> anyhow::Result<Settings> {
+        let data_dir = args
+            .data_dir
+            .clone()
+            .or_else(|| file.data_dir.clone())
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = args
+            .database_url
+            .clone()
+            .or_else(|| file.database_url.clone())
+            .unwrap_or_else(|| sqlite_url(&data_dir));
+        let defaults = AuthSettings::default();
+        let limits = ThrottleLimits::default();
+        let auth = AuthSettings {
+            access_token_ttl: file
+                .auth
+                .access_token_ttl_secs
+                .map_or(defaults.access_token_ttl, Duration::from_secs),
+            refresh_token_ttl: file
+                .auth
+                .refresh_token_ttl_secs
+                .map_or(defaults.refresh_token_ttl, Duration::from_secs),
+            throttle: ThrottleLimits {
+                per_account_per_minute: file
+                    .auth
+                    .login_per_account_per_minute
+                    .unwrap_or(limits.per_account_per_minute),
+                per_address_per_minute: file
+                    .auth
+                    .login_per_address_per_minute
+                    .unwrap_or(limits.per_address_per_minute),
+            },
+        };
+        Ok(Settings {
+            data_dir,
+            database_url,
+            log_json: args.log_json || file.log_json.unwrap_or(false),
+            auth,
+        })
+    }
+
+    /// Creates the data directory (owner-only) when the database is the embedded one.
+    pub async fn open_store(&self) -> anyhow::Result<Arc<dyn Store>> {
+        if self.database_url.starts_with("sqlite:") {
+            crate::keys::create_private_dir(&self.data_dir)?;
+        }
+        meditrustal_store::connect(&self.database_url)
+            .await
+            .context("opening the database")
+    }
+}
+
+fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("meditrustal.db").display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(data_dir: Option<&str>, database_url: Option<&str>) -> GlobalArgs {
+        GlobalArgs {
+            config: None,
+            data_dir: data_dir.map(PathBuf::from),
+            database_url: database_url.map(str::to_owned),
+            log_json: false,
+        }
+    }
+
+    #[test]
+    fn defaults_give_sqlite_in_the_data_dir() {
+        let settings = Settings::resolve(&args(None, None), &FileSettings::default()).unwrap();
+        assert_eq!(settings.data_dir, PathBuf::from("./data"));
+        assert_eq!(settings.database_url, "sqlite://./data/meditrustal.db");
+        assert_eq!(settings.auth.access_token_ttl, Duration::from_secs(900));
+    }
+
+    #[test]
+    fn flags_and_environment_beat_the_file() {
+        let file: FileSettings = toml::from_str(
+            "data_dir = \"/srv/file\"\ndatabase_url = \"postgres://file\"\n[auth]\naccess_token_ttl_secs = 300\n",
+        )
+        .unwrap();
+        let from_file = Settings::resolve(&args(None, None), &file).unwrap();
+        assert_eq!(from_file.data_dir, PathBuf::from("/srv/file"));
+        assert_eq!(from_file.database_url, "postgres://file");
+        assert_eq!(from_file.auth.access_token_ttl, Duration::from_secs(300));
+
+        let from_flags =
+            Settings::resolve(&args(Some("/srv/flag"), Some("sqlite://x.db")), &file).unwrap();
+        assert_eq!(from_flags.data_dir, PathBuf::from("/srv/flag"));
+        assert_eq!(from_flags.database_url, "sqlite://x.db");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        assert!(toml::from_str::<FileSettings>("databse_url = \"typo\"").is_err());
+    }
+}

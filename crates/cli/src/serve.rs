@@ -1,0 +1,109 @@
+//! `meditrustal serve`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use meditrustal_app::{App, SystemClock};
+use meditrustal_server::{Application, ServerSettings};
+use meditrustal_store::Store;
+
+use crate::config::{FileSettings, Settings};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "MEDITRUSTAL_BIND")]
+    bind: Option<SocketAddr>,
+    /// Seed demo accounts (idempotent) and print their credentials.
+    #[arg(long)]
+    demo: bool,
+}
+
+pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
+    let from_env = std::env::var("MEDITRUSTAL_JWT_SECRET").ok();
+    let secret = crate::keys::jwt_secret(&settings.data_dir, from_env.as_deref())?;
+    Ok(App::new(
+        store,
+        Arc::new(SystemClock),
+        &secret,
+        &settings.auth,
+    ))
+}
+
+pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
+    let store = settings.open_store().await?;
+    store.migrate().await.context("migrating the database")?;
+    let app = build_app(settings, store)?;
+
+    let admin_password = std::env::var("MEDITRUSTAL_ADMIN_PASSWORD").ok();
+    if let Some(password) = admin_password.as_deref()
+        && app.ensure_bootstrap_admin(password).await?.is_some()
+    {
+        tracing::info!("bootstrap admin account `admin` created");
+    }
+    let demo = if args.demo {
+        Some(crate::demo::seed(&app, admin_password.is_some()).await?)
+    } else {
+        None
+    };
+
+    let server_settings = ServerSettings {
+        bind: args
+            .bind
+            .or(file.bind)
+            .unwrap_or(ServerSettings::default().bind),
+        ..ServerSettings::default()
+    };
+    let application = Application::build(&server_settings, app.clone())
+        .await
+        .with_context(|| format!("binding {}", server_settings.bind))?;
+    let address = application.local_addr()?;
+    println!("MediTrustAl is running at http://{address}/");
+    println!("  API documentation: http://{address}/api/docs");
+    if let Some(demo) = demo {
+        demo.print();
+    }
+
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            app.prune_throttle();
+        }
+    });
+    application.run_until(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes and systemd send).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

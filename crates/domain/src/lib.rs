@@ -1,0 +1,16 @@
+//! Pure domain types of MediTrustAl.
+//!
+//! Everything here is a value that has been parsed and validated once, at the edge, so that
+//! the rest of the system cannot hold an invalid one (a `Username` is always 3–50 allowed
+//! characters, a `Password` is never a common one). This crate does no I/O: no clock, no
+//! randomness, no filesystem — callers pass in what it needs.
+
+mod account;
+mod credentials;
+mod did;
+mod validation;
+
+pub use account::{Role, UserId, UserStatus};
+pub use credentials::{Email, Password, Username};
+pub use did::Did;
+pub use validation::ValidationError;

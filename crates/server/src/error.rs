@@ -1,0 +1,255 @@
+//! The one place where errors become HTTP answers (DESIGN.md §5):
+//! `{"error":{"code":"…","message":"…","details":{…},"request_id":"…"}}`.
+//!
+//! Handlers return [`ApiError`]; [`render_errors`] (a middleware) writes the body, adding the
+//! request id, and also rewrites every other error answer — axum's own 404/405, body-limit
+//! 413s, caught panics — into the same format, so a client sees one shape whatever failed.
+
+use axum::extract::Request;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use meditrustal_app::AppError;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// An error answer before it is rendered: status, stable code, safe message, details.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    details: Value,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Object(Default::default()),
+            retry_after_secs: None,
+        }
+    }
+
+    fn with_details(mut self, details: Value) -> ApiError {
+        self.details = details;
+        self
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such resource")
+    }
+
+    pub fn invalid_query(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", message)
+    }
+
+    /// The generic answer for a status no handler described (axum's own 405, a body-limit
+    /// 413 from a layer, a panic turned into 500 …).
+    fn for_status(status: StatusCode) -> ApiError {
+        let (code, message) = match status {
+            StatusCode::NOT_FOUND => ("NOT_FOUND", "no such resource"),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("METHOD_NOT_ALLOWED", "this method is not allowed here")
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "the request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("UNSUPPORTED_MEDIA_TYPE", "unsupported content type")
+            }
+            StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "the request took too long"),
+            StatusCode::UNAUTHORIZED => ("UNAUTHENTICATED", "authentication required"),
+            StatusCode::FORBIDDEN => ("FORBIDDEN", "you are not allowed to do this"),
+            StatusCode::UNPROCESSABLE_ENTITY => ("INVALID_BODY", "the request body is not valid"),
+            s if s.is_client_error() => ("BAD_REQUEST", "the request is not valid"),
+            StatusCode::SERVICE_UNAVAILABLE => ("UNAVAILABLE", "the service is unavailable"),
+            _ => ("INTERNAL_ERROR", "internal error"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+    details: &'a Value,
+    request_id: &'a str,
+}
+
+impl ApiError {
+    fn render(&self, request_id: &str) -> Response {
+        let envelope = Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+                details: &self.details,
+                request_id,
+            },
+        };
+        let mut response = (self.status, axum::Json(envelope)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl IntoResponse for ApiError {
+    /// Rendered without a request id here; [`render_errors`] renders it again with one.
+    fn into_response(self) -> Response {
+        let mut response = self.render("");
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        use StatusCode as S;
+        match err {
+            AppError::Validation(v) => ApiError::new(S::UNPROCESSABLE_ENTITY, v.code, v.message)
+                .with_details(json!({ "field": v.field })),
+            AppError::Conflict { field } => {
+                let code = match field {
+                    "username" => "USERNAME_TAKEN",
+                    "email" => "EMAIL_TAKEN",
+                    _ => "CONFLICT",
+                };
+                ApiError::new(S::CONFLICT, code, format!("{field} is already taken"))
+                    .with_details(json!({ "field": field }))
+            }
+            AppError::InvalidCredentials => {
+                ApiError::new(S::UNAUTHORIZED, "INVALID_CREDENTIALS", err.to_string())
+            }
+            AppError::AccountPending => {
+                ApiError::new(S::FORBIDDEN, "ACCOUNT_PENDING", err.to_string())
+            }
+            AppError::AccountSuspended => {
+                ApiError::new(S::FORBIDDEN, "ACCOUNT_SUSPENDED", err.to_string())
+            }
+            AppError::Unauthenticated => {
+                ApiError::new(S::UNAUTHORIZED, "UNAUTHENTICATED", err.to_string())
+            }
+            AppError::TokenExpired => {
+                ApiError::new(S::UNAUTHORIZED, "TOKEN_EXPIRED", err.to_string())
+            }
+            AppError::InvalidRefreshToken => {
+                ApiError::new(S::UNAUTHORIZED, "INVALID_REFRESH_TOKEN", err.to_string())
+            }
+            AppError::RefreshTokenReused => {
+                ApiError::new(S::UNAUTHORIZED, "REFRESH_TOKEN_REUSED", err.to_string())
+            }
+            AppError::Forbidden => ApiError::new(S::FORBIDDEN, "FORBIDDEN", err.to_string()),
+            AppError::NotFound { what } => {
+                ApiError::new(S::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
+            }
+            AppError::Throttled { retry_after } => {
+                let mut api =
+                    ApiError::new(S::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS", err.to_string())
+                        .with_details(json!({ "retry_after_secs": retry_after.as_secs() }));
+                api.retry_after_secs = Some(retry_after.as_secs());
+                api
+            }
+            AppError::Internal(detail) => {
+                // The detail may name tables or paths: log it, never send it.
+                tracing::error!(%detail, "internal error");
+                ApiError::for_status(S::INTERNAL_SERVER_ERROR)
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let reason = rejection.body_text();
+        match rejection {
+            JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "expected a body with Content-Type: application/json",
+            ),
+            JsonRejection::JsonSyntaxError(_) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+                "the body is not valid JSON",
+            )
+            .with_details(json!({ "reason": truncate(&reason) })),
+            JsonRejection::JsonDataError(_) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "INVALID_BODY",
+                "the JSON body does not have the expected fields and types",
+            )
+            .with_details(json!({ "reason": truncate(&reason) })),
+            other => ApiError::for_status(other.status()),
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        ApiError::invalid_query("the query string is not valid")
+            .with_details(json!({ "reason": truncate(&rejection.body_text()) }))
+    }
+}
+
+/// Parser messages can quote the input; keep them short.
+fn truncate(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
+/// Middleware: gives every error answer the standard body and the request's id.
+pub async fn render_errors(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let error = response
+        .extensions()
+        .get::<ApiError>()
+        .cloned()
+        .unwrap_or_else(|| ApiError::for_status(status));
+    let mut rendered = error.render(&request_id);
+    // Keep headers a layer set on the original answer (e.g. Allow on a 405).
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            rendered
+                .headers_mut()
+                .entry(name)
+                .or_insert_with(|| value.clone());
+        }
+    }
+    rendered
+}
+
+/// Fallback for unknown routes.
+pub async fn route_not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+/// Fallback for a known route called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED)
+}

@@ -1,0 +1,153 @@
+//! The axum HTTP adapter: `/api/v1` (JSON), OpenAPI at `/api/v1/openapi.json` with a docs UI
+//! at `/api/docs`, `/metrics`, `/healthz`, `/readyz`. Handlers are thin: they parse, call one
+//! [`App`] method and map its answer; every error passes through [`error::ApiError`].
+
+pub mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::get;
+use meditrustal_app::App;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use metrics::HttpMetrics;
+
+/// How the HTTP server is set up.
+#[derive(Debug, Clone)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    /// Largest JSON body accepted by the API.
+    pub max_json_bytes: usize,
+    /// Largest body of any kind (uploads); larger requests are refused before being read.
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_json_bytes: 1024 * 1024,
+            max_body_bytes: 26 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct AppState {
+    app: App,
+    metrics: Arc<HttpMetrics>,
+}
+
+impl FromRef<AppState> for App {
+    fn from_ref(state: &AppState) -> App {
+        state.app.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<HttpMetrics> {
+    fn from_ref(state: &AppState) -> Arc<HttpMetrics> {
+        state.metrics.clone()
+    }
+}
+
+/// A bound, not yet running server. Binding first lets tests use port 0 and read the port.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    pub async fn build(settings: &ServerSettings, app: App) -> std::io::Result<Application> {
+        let metrics = HttpMetrics::new().map_err(std::io::Error::other)?;
+        let router = router(settings, AppState { app, metrics });
+        let listener = TcpListener::bind(settings.bind).await?;
+        Ok(Application { listener, router })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// The complete OpenAPI document as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> Result<String, serde_json::Error> {
+    let (_, openapi) = api_routes().split_for_parts();
+    openapi.to_pretty_json()
+}
+
+/// Every documented route; the OpenAPI document is generated from the same list.
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(routes::auth::register))
+        .routes(routes!(routes::auth::login))
+        .routes(routes!(routes::auth::refresh))
+        .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::me::me))
+        .routes(routes!(routes::admin::list_users))
+        .routes(routes!(routes::admin::approve_user))
+        .routes(routes!(routes::admin::suspend_user))
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+}
+
+fn router(settings: &ServerSettings, state: AppState) -> Router {
+    let (api, openapi) = api_routes().split_for_parts();
+
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::from_fn(error::render_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            settings.request_timeout,
+        ))
+        .layer(CatchPanicLayer::new())
+        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
+        .layer(DefaultBodyLimit::max(settings.max_json_bytes));
+
+    api.route("/metrics", get(metrics::expose))
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
+        .fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(layers)
+        .with_state(state)
+}

@@ -1,0 +1,160 @@
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use meditrustal_app::{App, AuthSettings, JwtSecret, SystemClock, ThrottleLimits};
+use meditrustal_server::{Application, ServerSettings};
+use meditrustal_testkit::{TestBackend, TestDatabase};
+use reqwest::{Response, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_PASSWORD: &str = "Operator-Test-Passphrase";
+pub const PASSWORD: &str = "Sturdy-Passphrase-42";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    _db: TestDatabase,
+}
+
+/// Login throttling that tests of other things never hit (all clients are 127.0.0.1).
+pub fn relaxed_limits() -> ThrottleLimits {
+    ThrottleLimits {
+        per_account_per_minute: NonZeroU32::new(5).unwrap(),
+        per_address_per_minute: NonZeroU32::new(10_000).unwrap(),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: TestBackend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, relaxed_limits()).await
+    }
+
+    pub async fn spawn_with(backend: TestBackend, throttle: ThrottleLimits) -> Option<TestApp> {
+        let db = TestDatabase::create(backend).await?;
+        let store = meditrustal_store::connect(&db.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        let secret = JwtSecret::new(uuid::Uuid::new_v4().as_bytes().repeat(2)).unwrap();
+        let settings = AuthSettings {
+            throttle,
+            ..AuthSettings::default()
+        };
+        let app = App::new(store, Arc::new(SystemClock), &secret, &settings);
+        app.ensure_bootstrap_admin(ADMIN_PASSWORD)
+            .await
+            .expect("bootstrap admin");
+        let server = ServerSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            ..ServerSettings::default()
+        };
+        let application = Application::build(&server, app).await.expect("bind");
+        let address = format!("http://{}", application.local_addr().unwrap());
+        tokio::spawn(application.run_until(std::future::pending()));
+        Some(TestApp {
+            address,
+            client: reqwest::Client::new(),
+            _db: db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value, token: Option<&str>) -> Response {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Registers and returns the created account (asserting 201).
+    pub async fn register(&self, username: &str, role: &str) -> Value {
+        let body = json!({
+            "username": username,
+            "email": format!("{username}@example.cn"),
+            "password": PASSWORD,
+            "role": role,
+        });
+        let response = self.post("/api/v1/auth/register", &body, None).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        response.json().await.unwrap()
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        let body = json!({ "username": username, "password": password });
+        self.post("/api/v1/auth/login", &body, None).await
+    }
+
+    /// Logs in and returns the whole token pair (asserting 200).
+    pub async fn session(&self, username: &str, password: &str) -> Value {
+        let response = self.login(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {username}");
+        response.json().await.unwrap()
+    }
+
+    pub async fn token(&self, username: &str) -> String {
+        let password = if username == "admin" {
+            ADMIN_PASSWORD
+        } else {
+            PASSWORD
+        };
+        self.session(username, password).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn approve(&self, user_id: &str) {
+        let admin = self.token("admin").await;
+        let path = format!("/api/v1/admin/users/{user_id}/approve");
+        let response = self.post(&path, &json!({}), Some(&admin)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// Every account, as the admin sees them.
+    pub async fn usernames(&self) -> Vec<String> {
+        let admin = self.token("admin").await;
+        let body: Value = self
+            .get("/api/v1/admin/users?limit=200", Some(&admin))
+            .await
+            .json()
+            .await
+            .unwrap();
+        body["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// Checks the error envelope of DESIGN.md §5 and returns its code.
+pub async fn error_code(response: Response, status: StatusCode) -> String {
+    assert_eq!(response.status(), status);
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .expect("x-request-id header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.expect("JSON error body");
+    let error = &body["error"];
+    assert_eq!(error["request_id"], header_id.as_str(), "{body}");
+    assert!(
+        error["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    assert!(error["details"].is_object(), "{body}");
+    error["code"].as_str().expect("code").to_owned()
+}

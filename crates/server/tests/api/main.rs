@@ -1,0 +1,12 @@
+//! Black-box API tests: each test starts the real server on a random port, with a fresh
+//! database, and talks HTTP to it. Every test runs on SQLite and on PostgreSQL.
+
+// Test helpers outside #[test] functions may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod accounts;
+mod admin;
+mod bad_input;
+mod operations;

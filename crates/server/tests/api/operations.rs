@@ -1,0 +1,133 @@
+use meditrustal_testkit::{TestBackend, on_both_backends};
+use reqwest::StatusCode;
+use reqwest::header::{ALLOW, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code};
+
+on_both_backends!(
+    health_and_readiness,
+    unknown_routes_and_methods_use_the_error_format,
+    request_ids_are_generated_or_propagated,
+    metrics_are_labelled_by_route_template,
+    openapi_document_and_docs_ui_are_served,
+);
+
+async fn health_and_readiness(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for path in ["/healthz", "/readyz"] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.json::<Value>().await.unwrap(),
+            json!({"status": "ok"})
+        );
+    }
+}
+
+async fn unknown_routes_and_methods_use_the_error_format(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let missing = app.get("/api/v1/no-such-thing", None).await;
+    assert_eq!(
+        error_code(missing, StatusCode::NOT_FOUND).await,
+        "NOT_FOUND"
+    );
+    let wrong_method = app
+        .client
+        .delete(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_method.headers()[ALLOW], "POST");
+    assert_eq!(
+        error_code(wrong_method, StatusCode::METHOD_NOT_ALLOWED).await,
+        "METHOD_NOT_ALLOWED"
+    );
+}
+
+async fn request_ids_are_generated_or_propagated(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let generated = app.get("/healthz", None).await;
+    let id = generated.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-me-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(given.headers()["x-request-id"], "trace-me-42");
+}
+
+async fn metrics_are_labelled_by_route_template(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let doctor = app.register("dr.metrics", "doctor").await;
+    let id = doctor["id"].as_str().unwrap().to_owned();
+    app.approve(&id).await;
+    app.get("/api/v1/nothing/here", None).await;
+
+    let response = app.get("/metrics", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()[CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain; version=0.0.4")
+    );
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains(r#"meditrustal_http_requests_total{method="POST",route="/api/v1/admin/users/{id}/approve",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched""#));
+    assert!(text.contains("meditrustal_http_request_duration_seconds_bucket"));
+    assert!(!text.contains(&id), "raw ids never become labels");
+    assert!(!text.contains("dr.metrics"));
+}
+
+async fn openapi_document_and_docs_ui_are_served(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let doc: Value = app
+        .get("/api/v1/openapi.json", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/api/v1/admin/users",
+        "/api/v1/admin/users/{id}/approve",
+        "/healthz",
+        "/readyz",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    assert_eq!(
+        doc,
+        serde_json::from_str::<Value>(&meditrustal_server::openapi_json().unwrap()).unwrap()
+    );
+
+    let ui = app.get("/api/docs/", None).await;
+    assert_eq!(ui.status(), StatusCode::OK);
+    assert!(ui.text().await.unwrap().contains("swagger"));
+}

@@ -1,0 +1,357 @@
+//! The repository test-suite: every test runs against SQLite and PostgreSQL.
+
+// Test helpers outside #[test] functions may unwrap: a failure is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use meditrustal_domain::{Did, Email, Role, UserId, UserStatus, Username};
+use meditrustal_store::{NewRefreshToken, NewUser, Page, Store, StoreError, TokenRotation};
+use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+on_both_backends!(
+    users_round_trip,
+    usernames_and_emails_are_unique,
+    listing_filters_and_pages,
+    status_changes_are_saved,
+    refresh_tokens_rotate_exactly_once,
+    revoking_a_family_or_a_user_revokes_all_its_tokens,
+    injection_strings_are_stored_as_data,
+    migrations_are_idempotent,
+);
+
+async fn store(backend: TestBackend) -> Option<(TestDatabase, Arc<dyn Store>)> {
+    let db = TestDatabase::create(backend).await?;
+    let store = meditrustal_store::connect(&db.url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    Some((db, store))
+}
+
+fn now() -> OffsetDateTime {
+    // Whole microseconds: both backends keep at least that precision.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1000 * 1000).unwrap()
+}
+
+fn new_user(name: &str, role: Role) -> NewUser {
+    NewUser {
+        id: UserId(Uuid::now_v7()),
+        username: Username::parse(name).unwrap(),
+        email: Email::parse(&format!("{name}@example.cn")).unwrap(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+        role,
+        status: role.initial_status(),
+        did: Did::from_random(*Uuid::new_v4().as_bytes()),
+        created_at: now(),
+    }
+}
+
+fn token_for(user: UserId, family: Uuid, seed: u8) -> NewRefreshToken {
+    NewRefreshToken {
+        id: Uuid::now_v7(),
+        family_id: family,
+        user_id: user,
+        token_hash: [seed; 32],
+        issued_at: now(),
+        expires_at: now() + Duration::days(14),
+    }
+}
+
+async fn users_round_trip(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let new = new_user("li.na", Role::Doctor);
+    let saved = store.insert_user(&new).await.unwrap();
+    assert_eq!(saved.id, new.id);
+    assert_eq!(saved.status, UserStatus::Pending);
+    assert_eq!(saved.created_at, new.created_at);
+
+    let by_id = store.user_by_id(new.id).await.unwrap().unwrap();
+    let by_name = store
+        .user_by_username(&new.username)
+        .await
+        .unwrap()
+        .unwrap();
+    for user in [by_id, by_name] {
+        assert_eq!(user.username, "li.na");
+        assert_eq!(user.email, "li.na@example.cn");
+        assert_eq!(user.role, Role::Doctor);
+        assert_eq!(user.did, new.did);
+        assert_eq!(user.password_hash, new.password_hash);
+    }
+    assert!(
+        store
+            .user_by_id(UserId(Uuid::now_v7()))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.count_users_with_role(Role::Doctor).await.unwrap(), 1);
+    assert_eq!(store.count_users_with_role(Role::Admin).await.unwrap(), 0);
+}
+
+async fn usernames_and_emails_are_unique(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    store
+        .insert_user(&new_user("wang", Role::Patient))
+        .await
+        .unwrap();
+
+    let mut same_name = new_user("wang", Role::Patient);
+    same_name.email = Email::parse("other@example.cn").unwrap();
+    let err = store.insert_user(&same_name).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "username" }),
+        "{err:?}"
+    );
+
+    let mut same_email = new_user("wang2", Role::Patient);
+    same_email.email = Email::parse("WANG@example.cn").unwrap();
+    let err = store.insert_user(&same_email).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict { field: "email" }),
+        "{err:?}"
+    );
+
+    let page = Page {
+        limit: 10,
+        offset: 0,
+    };
+    assert_eq!(store.list_users(None, None, page).await.unwrap().len(), 1);
+}
+
+async fn listing_filters_and_pages(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    for (name, role) in [
+        ("pat1", Role::Patient),
+        ("doc1", Role::Doctor),
+        ("doc2", Role::Doctor),
+        ("res1", Role::Researcher),
+    ] {
+        store.insert_user(&new_user(name, role)).await.unwrap();
+    }
+    let all = Page {
+        limit: 50,
+        offset: 0,
+    };
+    let pending = store
+        .list_users(Some(UserStatus::Pending), None, all)
+        .await
+        .unwrap();
+    let names: Vec<_> = pending.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(names, ["doc1", "doc2", "res1"]);
+
+    let doctors = store
+        .list_users(None, Some(Role::Doctor), all)
+        .await
+        .unwrap();
+    assert_eq!(doctors.len(), 2);
+
+    let second = store
+        .list_users(
+            Some(UserStatus::Pending),
+            None,
+            Page {
+                limit: 1,
+                offset: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].username, "doc2");
+}
+
+async fn status_changes_are_saved(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let user = store
+        .insert_user(&new_user("doc", Role::Doctor))
+        .await
+        .unwrap();
+    let later = now() + Duration::minutes(5);
+    let active = store
+        .set_user_status(user.id, UserStatus::Active, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(active.status, UserStatus::Active);
+    assert_eq!(active.updated_at, later);
+    assert_eq!(
+        store.user_by_id(user.id).await.unwrap().unwrap().status,
+        UserStatus::Active
+    );
+    let missing = store
+        .set_user_status(UserId(Uuid::now_v7()), UserStatus::Active, later)
+        .await
+        .unwrap();
+    assert!(missing.is_none());
+}
+
+async fn refresh_tokens_rotate_exactly_once(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let user = store
+        .insert_user(&new_user("pat", Role::Patient))
+        .await
+        .unwrap();
+    let family = Uuid::now_v7();
+    let first = token_for(user.id, family, 1);
+    store.insert_refresh_token(&first).await.unwrap();
+
+    let found = store
+        .refresh_token_by_hash(&[1; 32])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, first.id);
+    assert_eq!(found.user_id, user.id);
+    assert!(found.used_at.is_none() && found.revoked_at.is_none());
+    assert!(
+        store
+            .refresh_token_by_hash(&[9; 32])
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Two concurrent rotations of the same token: exactly one wins.
+    let (second, third) = (token_for(user.id, family, 2), token_for(user.id, family, 3));
+    let (a, b) = tokio::join!(
+        store.rotate_refresh_token(first.id, &second, now()),
+        store.rotate_refresh_token(first.id, &third, now()),
+    );
+    let outcomes = [a.unwrap(), b.unwrap()];
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == TokenRotation::Rotated)
+            .count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(
+        store
+            .refresh_token_by_hash(&[1; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at
+            .is_some()
+    );
+    let mut stored = 0;
+    for seed in [2u8, 3] {
+        if store
+            .refresh_token_by_hash(&[seed; 32])
+            .await
+            .unwrap()
+            .is_some()
+        {
+            stored += 1;
+        }
+    }
+    assert_eq!(stored, 1, "only the winning rotation stores its new token");
+}
+
+async fn revoking_a_family_or_a_user_revokes_all_its_tokens(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let user = store
+        .insert_user(&new_user("pat", Role::Patient))
+        .await
+        .unwrap();
+    let (family_a, family_b) = (Uuid::now_v7(), Uuid::now_v7());
+    store
+        .insert_refresh_token(&token_for(user.id, family_a, 1))
+        .await
+        .unwrap();
+    store
+        .insert_refresh_token(&token_for(user.id, family_a, 2))
+        .await
+        .unwrap();
+    store
+        .insert_refresh_token(&token_for(user.id, family_b, 3))
+        .await
+        .unwrap();
+
+    store.revoke_token_family(family_a, now()).await.unwrap();
+    for seed in [1, 2] {
+        assert!(
+            store
+                .refresh_token_by_hash(&[seed; 32])
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked_at
+                .is_some()
+        );
+    }
+    assert!(
+        store
+            .refresh_token_by_hash(&[3; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_none()
+    );
+
+    store.revoke_user_tokens(user.id, now()).await.unwrap();
+    assert!(
+        store
+            .refresh_token_by_hash(&[3; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+}
+
+async fn injection_strings_are_stored_as_data(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let mut user = new_user("bobby", Role::Patient);
+    user.password_hash = "x'); DROP TABLE users; --".into();
+    store.insert_user(&user).await.unwrap();
+    let back = store
+        .user_by_username(&user.username)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(back.password_hash, "x'); DROP TABLE users; --");
+    assert_eq!(
+        store
+            .list_users(
+                None,
+                None,
+                Page {
+                    limit: 5,
+                    offset: 0
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn migrations_are_idempotent(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    store.migrate().await.unwrap();
+    store.ping().await.unwrap();
+}
