@@ -1,0 +1,161 @@
+//! Character normalisation with a 1:1 character map, and code-point/byte offset conversion.
+//!
+//! Full-width ASCII forms (U+FF01–U+FF5E) become ASCII, the ideographic space becomes a space
+//! and frequent traditional characters become simplified ones; every other character is kept.
+//! Because each character maps to exactly one character, a code-point index in the normalised
+//! text is the same index in the original.
+
+use std::sync::OnceLock;
+
+const TRAD_SIMP: &str = include_str!("../data/trad_simp.txt");
+
+/// Traditional → simplified pairs, sorted by the traditional character.
+fn trad_simp() -> &'static [(char, char)] {
+    static TABLE: OnceLock<Vec<(char, char)>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut v: Vec<(char, char)> = crate::lexicon::data_lines(TRAD_SIMP)
+            .filter_map(|l| {
+                let mut it = l.split_whitespace().filter_map(|w| w.chars().next());
+                Some((it.next()?, it.next()?))
+            })
+            .filter(|(t, s)| t != s)
+            .collect();
+        v.sort_unstable();
+        v.dedup_by_key(|p| p.0);
+        v
+    })
+}
+
+/// Maps one character to its normalised form: full-width ASCII to ASCII, the ideographic
+/// space to a space, frequent traditional characters to simplified ones.
+pub fn normalize_char(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        '\u{4E00}'..='\u{9FFF}' => {
+            let table = trad_simp();
+            table
+                .binary_search_by_key(&c, |p| p.0)
+                .ok()
+                .and_then(|i| table.get(i))
+                .map_or(c, |p| p.1)
+        }
+        _ => c,
+    }
+}
+
+/// The original text, its normalised form and the byte offset of every character.
+#[derive(Debug, Clone)]
+pub struct NormText<'a> {
+    original: &'a str,
+    text: String,
+    /// `starts[i]` is the byte offset of char `i` in `text`; the last entry is `text.len()`.
+    starts: Vec<usize>,
+    /// Same for the original text.
+    orig_starts: Vec<usize>,
+}
+
+impl<'a> NormText<'a> {
+    /// Normalises `original`.
+    pub fn new(original: &'a str) -> Self {
+        let text: String = original.chars().map(normalize_char).collect();
+        let starts = char_starts(&text);
+        let orig_starts = char_starts(original);
+        Self {
+            original,
+            text,
+            starts,
+            orig_starts,
+        }
+    }
+
+    /// The normalised text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Number of characters.
+    pub fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Char index of a byte offset in the normalised text (rounded down to a char start).
+    pub fn char_at_byte(&self, byte: usize) -> usize {
+        match self.starts.binary_search(&byte) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        }
+    }
+
+    /// Byte offset of char index `ch` in the normalised text (clamped to the end).
+    pub fn byte_at_char(&self, ch: usize) -> usize {
+        self.starts.get(ch).copied().unwrap_or(self.text.len())
+    }
+
+    /// Normalised text of chars `start..end`, clamped to the text.
+    pub fn slice(&self, start: usize, end: usize) -> &str {
+        let (s, e) = (self.byte_at_char(start), self.byte_at_char(end));
+        self.text.get(s..e).unwrap_or("")
+    }
+
+    /// Original text of chars `start..end` (empty when out of range).
+    pub fn original_slice(&self, start: usize, end: usize) -> String {
+        let s = self.orig_starts.get(start).copied();
+        let e = self.orig_starts.get(end).copied();
+        match (s, e) {
+            (Some(s), Some(e)) => self.original.get(s..e).unwrap_or("").to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// The normalised char at index `i`.
+    pub fn char_at(&self, i: usize) -> Option<char> {
+        self.slice(i, i.saturating_add(1)).chars().next()
+    }
+}
+
+fn char_starts(s: &str) -> Vec<usize> {
+    let mut v: Vec<usize> = s.char_indices().map(|(b, _)| b).collect();
+    v.push(s.len());
+    v
+}
+
+/// Whether `c` is a CJK unified ideograph.
+pub fn is_han(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traditional_characters_become_simplified() {
+        let n = NormText::new("診斷：高血壓，腎功能");
+        assert_eq!(n.text(), "诊断:高血压,肾功能");
+        assert_eq!(n.original_slice(0, 2), "診斷");
+    }
+
+    #[test]
+    fn full_width_digits_and_punctuation_become_ascii() {
+        let n = NormText::new("血压１７２/９４ｍｍＨｇ，心率８０");
+        assert_eq!(n.text(), "血压172/94mmHg,心率80");
+        assert_eq!(n.len(), 17);
+    }
+
+    #[test]
+    fn offsets_round_trip() {
+        let n = NormText::new("a中ｂ");
+        assert_eq!(n.byte_at_char(2), 4);
+        assert_eq!(n.char_at_byte(4), 2);
+        assert_eq!(n.slice(1, 3), "中b");
+        assert_eq!(n.original_slice(1, 3), "中ｂ");
+        assert_eq!(n.slice(2, 99), "b");
+        assert_eq!(n.slice(5, 9), "");
+    }
+}
