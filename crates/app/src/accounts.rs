@@ -9,7 +9,7 @@ use meditrustal_store::{NewRefreshToken, NewUser, Page, TokenRotation, User};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::policy::{self, Action, Actor, Decision, Resource};
+use crate::policy::{self, Action, Actor, Basis, Context, Decision, Resource};
 use crate::random::random_bytes;
 use crate::tokens::{RefreshSecret, hash_refresh_token};
 use crate::{App, AppError};
@@ -231,7 +231,12 @@ impl App {
     }
 
     pub async fn me(&self, actor: &Actor) -> Result<User, AppError> {
-        authorize(actor, Action::ReadAccount, Resource::Account(actor.user_id))?;
+        authorize(
+            actor,
+            Action::ReadAccount,
+            Resource::Account(actor.user_id),
+            self.clock.now(),
+        )?;
         self.store
             .user_by_id(actor.user_id)
             .await?
@@ -243,7 +248,12 @@ impl App {
         actor: &Actor,
         filter: UserFilter,
     ) -> Result<Vec<User>, AppError> {
-        authorize(actor, Action::ListAccounts, Resource::System)?;
+        authorize(
+            actor,
+            Action::ListAccounts,
+            Resource::System,
+            self.clock.now(),
+        )?;
         Ok(self
             .store
             .list_users(filter.status, filter.role, filter.page)
@@ -268,7 +278,12 @@ impl App {
         id: UserId,
         status: UserStatus,
     ) -> Result<User, AppError> {
-        authorize(actor, Action::ChangeAccountStatus, Resource::Account(id))?;
+        authorize(
+            actor,
+            Action::ChangeAccountStatus,
+            Resource::Account(id),
+            self.clock.now(),
+        )?;
         let user = self
             .store
             .set_user_status(id, status, self.clock.now())
@@ -327,10 +342,16 @@ fn ensure_may_sign_in(user: &User) -> Result<(), AppError> {
     }
 }
 
-fn authorize(actor: &Actor, action: Action, resource: Resource) -> Result<(), AppError> {
-    match policy::decide(actor, action, resource) {
-        Decision::Allow => Ok(()),
-        Decision::Deny => {
+/// Policy check for actions that depend on no consent facts.
+pub(crate) fn authorize(
+    actor: &Actor,
+    action: Action,
+    resource: Resource,
+    now: OffsetDateTime,
+) -> Result<Basis, AppError> {
+    match policy::decide(actor, action, resource, &Context::bare(now)) {
+        Decision::Allow(basis) => Ok(basis),
+        Decision::Deny(_) => {
             tracing::info!(actor = %actor.user_id, ?action, "access denied");
             Err(AppError::Forbidden)
         }

@@ -27,6 +27,14 @@ pub enum AppError {
     RefreshTokenReused,
     #[error("you are not allowed to do this")]
     Forbidden,
+    #[error("no active consent of the patient covers this record and purpose")]
+    ConsentRequired,
+    /// The request conflicts with the current state (already revoked, decided, updated).
+    #[error("{0}")]
+    StateConflict(String),
+    /// Stored data failed an integrity check (tampering or corruption); logged, never sent.
+    #[error("stored data failed an integrity check")]
+    Integrity(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
     #[error("too many attempts; try again later")]
@@ -40,12 +48,27 @@ impl AppError {
     pub(crate) fn internal(detail: impl Into<String>) -> AppError {
         AppError::Internal(detail.into())
     }
+
+    pub(crate) fn vault(err: meditrustal_vault::VaultError) -> AppError {
+        match err {
+            meditrustal_vault::VaultError::TooLarge { .. } => ValidationError::new(
+                "content",
+                "CONTENT_TOO_LARGE",
+                "records are limited to 25 MiB",
+            )
+            .into(),
+            other => AppError::Internal(format!("vault: {other}")),
+        }
+    }
 }
 
 impl From<StoreError> for AppError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict { field } => AppError::Conflict { field },
+            StoreError::Stale { what } => {
+                AppError::StateConflict(format!("the {what} was changed meanwhile"))
+            }
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -2,24 +2,35 @@
 //! land, the vault and the ledger) under the access policy. Adapters (HTTP, CLI) call
 //! [`App`]'s methods and map [`AppError`] to their own error formats.
 
+mod access;
 mod accounts;
+mod audit;
 mod clock;
+mod consents;
 mod error;
+mod events;
 mod passwords;
 pub mod policy;
 mod random;
+mod records;
 mod throttle;
 mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use meditrustal_ledger::SigningKey;
 use meditrustal_store::Store;
+use meditrustal_vault::Vault;
 
 pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_id};
+pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock};
+pub use consents::{AccessRequestInput, ConsentInput, EMERGENCY_ACCESS};
 pub use error::AppError;
+pub use meditrustal_domain::ValidationError;
 pub use policy::Actor;
+pub use records::{RecordContent, RecordProof, RecordUpload, content_commitment};
 pub use throttle::ThrottleLimits;
 pub use tokens::{AccessClaims, JwtSecret};
 
@@ -51,26 +62,41 @@ pub struct App {
     passwords: Arc<passwords::PasswordHasher>,
     throttle: Arc<throttle::LoginThrottle>,
     refresh_token_ttl: Duration,
+    vault: Arc<Vault>,
+    ledger_key: Arc<SigningKey>,
+}
+
+/// What an [`App`] is built from; the binary (or a test) opens each part.
+pub struct AppParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub jwt_secret: JwtSecret,
+    pub auth: AuthSettings,
+    pub vault: Vault,
+    /// Signs the ledger's tree heads (`<data-dir>/keys/ledger.ed25519`).
+    pub ledger_key: SigningKey,
 }
 
 impl App {
-    pub fn new(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        jwt_secret: &JwtSecret,
-        settings: &AuthSettings,
-    ) -> App {
+    pub fn new(parts: AppParts) -> App {
+        let settings = &parts.auth;
         App {
-            store,
-            clock,
+            store: parts.store,
+            clock: parts.clock,
             tokens: Arc::new(tokens::TokenIssuer::new(
-                jwt_secret,
+                &parts.jwt_secret,
                 settings.access_token_ttl,
             )),
             passwords: Arc::new(passwords::PasswordHasher::new()),
             throttle: Arc::new(throttle::LoginThrottle::new(settings.throttle)),
             refresh_token_ttl: settings.refresh_token_ttl,
+            vault: Arc::new(parts.vault),
+            ledger_key: Arc::new(parts.ledger_key),
         }
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -1,7 +1,14 @@
 //! The one access-decision function. Every use case asks [`decide`] before it touches data,
 //! and anything not explicitly allowed here is denied (DESIGN.md §3.1).
+//!
+//! `decide` is pure: the caller loads the facts it needs (the consents and emergency grants
+//! between the actor and the patient) and passes them in with the time.
 
-use meditrustal_domain::{Did, Role, UserId};
+use meditrustal_domain::{
+    ConsentGrant, Did, EmergencyGrant, Purpose, RecordCategory, RecordId, Role, UserId,
+};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// An authenticated, active user acting now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,112 +27,223 @@ pub enum Action {
     ListAccounts,
     /// Approve, suspend or reactivate an account.
     ChangeAccountStatus,
+    /// Add a record for a patient.
+    CreateRecord,
+    /// Read a record's content (or metadata and proof).
+    ReadRecord,
+    /// Add a new version of a record.
+    UpdateRecord,
+    /// List a patient's records.
+    ListRecords,
+    /// Grant, list or revoke the patient's consents; decide their access requests.
+    ManageConsents,
+    /// Ask a patient for access.
+    RequestAccess,
+    /// Declare an emergency and take time-limited read access.
+    DeclareEmergency,
+    /// Read audit events (of the resource: a patient's data, one's own actions, or all).
+    ReadAudit,
 }
 
 /// What the action is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
-    /// The platform as a whole (user directory, system settings).
+    /// The platform as a whole (user directory, whole audit trail).
     System,
     Account(UserId),
+    /// A patient's data as a whole (listing, consents, requests, audit).
+    Patient(UserId),
+    /// One existing record.
+    Record {
+        patient: UserId,
+        id: RecordId,
+        category: RecordCategory,
+    },
+    /// A record about to be created.
+    NewRecord {
+        patient: UserId,
+        category: RecordCategory,
+    },
+}
+
+/// Everything besides actor, action and resource that a decision may depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    pub purpose: Option<Purpose>,
+    pub now: OffsetDateTime,
+    /// Consents between the resource's patient and the actor.
+    pub consents: &'a [ConsentGrant],
+    /// Emergency grants between the resource's patient and the actor.
+    pub emergencies: &'a [EmergencyGrant],
+}
+
+impl Context<'_> {
+    /// A context with no consent facts, for actions that never depend on them.
+    pub fn bare(now: OffsetDateTime) -> Context<'static> {
+        Context {
+            purpose: None,
+            now,
+            consents: &[],
+            emergencies: &[],
+        }
+    }
+}
+
+/// Why access was allowed; recorded on the ledger with the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The patient acting on their own data.
+    Owner,
+    /// A role-level permission (admin tasks, a doctor asking for access).
+    Role,
+    Consent(Uuid),
+    /// Break-glass access, flagged on the ledger.
+    Emergency(Uuid),
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Owner => "owner",
+            Basis::Role => "role",
+            Basis::Consent(_) => "consent",
+            Basis::Emergency(_) => "emergency",
+        }
+    }
+}
+
+/// Why access was denied; becomes the API's error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denial {
+    /// No role could ever do this.
+    Forbidden,
+    /// A doctor without an active consent (or emergency) covering this record and purpose.
+    ConsentRequired,
+}
+
+impl Denial {
+    pub fn code(self) -> &'static str {
+        match self {
+            Denial::Forbidden => "FORBIDDEN",
+            Denial::ConsentRequired => "CONSENT_REQUIRED",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
-    Allow,
-    Deny,
+    Allow(Basis),
+    Deny(Denial),
 }
 
-pub fn decide(actor: &Actor, action: Action, resource: Resource) -> Decision {
-    let allowed = match (action, resource) {
-        (Action::ReadAccount, Resource::Account(owner)) => owner == actor.user_id,
-        (Action::ListAccounts, Resource::System) => actor.role == Role::Admin,
-        // An admin may not change their own status: a slip would lock the last admin out.
-        (Action::ChangeAccountStatus, Resource::Account(target)) => {
-            actor.role == Role::Admin && target != actor.user_id
+pub fn decide(
+    actor: &Actor,
+    action: Action,
+    resource: Resource,
+    context: &Context<'_>,
+) -> Decision {
+    use Action as A;
+    use Resource as R;
+    let me = actor.user_id;
+    let allow_if = |ok: bool, basis: Basis| {
+        if ok {
+            Decision::Allow(basis)
+        } else {
+            Decision::Deny(Denial::Forbidden)
         }
-        _ => false,
     };
-    if allowed {
-        Decision::Allow
-    } else {
-        Decision::Deny
+    match (action, resource) {
+        (A::ReadAccount, R::Account(owner)) => allow_if(owner == me, Basis::Owner),
+        (A::ListAccounts, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        // An admin may not change their own status: a slip would lock the last admin out.
+        (A::ChangeAccountStatus, R::Account(target)) => {
+            allow_if(actor.role == Role::Admin && target != me, Basis::Role)
+        }
+        (A::ManageConsents, R::Patient(patient)) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        (A::RequestAccess | A::DeclareEmergency, R::Patient(patient)) => {
+            allow_if(actor.role == Role::Doctor && patient != me, Basis::Role)
+        }
+        (A::ReadAudit, R::Patient(patient)) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        (A::ReadAudit, R::Account(owner)) => allow_if(owner == me, Basis::Owner),
+        (A::ReadAudit, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords, _) => {
+            decide_clinical(actor, action, resource, context)
+        }
+        _ => Decision::Deny(Denial::Forbidden),
     }
+}
+
+/// Clinical content: the patient themself, or a doctor under consent or emergency. Admins
+/// and researchers never see an identifiable record.
+fn decide_clinical(
+    actor: &Actor,
+    action: Action,
+    resource: Resource,
+    context: &Context<'_>,
+) -> Decision {
+    let patient = match resource {
+        Resource::Patient(p)
+        | Resource::Record { patient: p, .. }
+        | Resource::NewRecord { patient: p, .. } => p,
+        Resource::System | Resource::Account(_) => return Decision::Deny(Denial::Forbidden),
+    };
+    match actor.role {
+        Role::Patient if patient == actor.user_id => Decision::Allow(Basis::Owner),
+        Role::Doctor if patient != actor.user_id => doctor_access(actor, action, resource, context),
+        _ => Decision::Deny(Denial::Forbidden),
+    }
+}
+
+fn doctor_access(
+    actor: &Actor,
+    action: Action,
+    resource: Resource,
+    context: &Context<'_>,
+) -> Decision {
+    let now = context.now;
+    let consents = || {
+        context
+            .consents
+            .iter()
+            .filter(move |c| c.grantee == actor.user_id && c.is_active(now))
+    };
+    let emergency = context
+        .emergencies
+        .iter()
+        .find(|g| g.doctor == actor.user_id && g.is_active(now))
+        .map(|g| Basis::Emergency(g.id));
+    let for_purpose = |c: &&ConsentGrant| context.purpose.is_some_and(|p| c.purposes.contains(&p));
+    let granted = match (action, resource) {
+        (Action::ListRecords, Resource::Patient(_)) => consents()
+            .next()
+            .map(|c| Basis::Consent(c.id))
+            .or(emergency),
+        (Action::ReadRecord, Resource::Record { id, category, .. }) => consents()
+            .filter(for_purpose)
+            .find(|c| c.scope.covers(id, category))
+            .map(|c| Basis::Consent(c.id))
+            .or(emergency),
+        // Writing is for treatment only and never by emergency access.
+        (Action::UpdateRecord, Resource::Record { id, category, .. }) => consents()
+            .filter(|c| {
+                c.allow_write && context.purpose == Some(Purpose::Treatment) && for_purpose(c)
+            })
+            .find(|c| c.scope.covers(id, category))
+            .map(|c| Basis::Consent(c.id)),
+        (Action::CreateRecord, Resource::NewRecord { category, .. }) => consents()
+            .filter(|c| {
+                c.allow_write && context.purpose == Some(Purpose::Treatment) && for_purpose(c)
+            })
+            .find(|c| c.scope.covers_new_records_of(category))
+            .map(|c| Basis::Consent(c.id)),
+        _ => return Decision::Deny(Denial::Forbidden),
+    };
+    granted.map_or(Decision::Deny(Denial::ConsentRequired), Decision::Allow)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use uuid::Uuid;
-
-    fn actor(role: Role) -> Actor {
-        Actor {
-            user_id: UserId(Uuid::new_v4()),
-            role,
-            did: Did::from_random([1; 16]),
-        }
-    }
-
-    #[test]
-    fn everyone_reads_only_their_own_account() {
-        for role in Role::ALL {
-            let me = actor(role);
-            let other = UserId(Uuid::new_v4());
-            assert_eq!(
-                decide(&me, Action::ReadAccount, Resource::Account(me.user_id)),
-                Decision::Allow
-            );
-            assert_eq!(
-                decide(&me, Action::ReadAccount, Resource::Account(other)),
-                Decision::Deny
-            );
-        }
-    }
-
-    #[test]
-    fn only_admins_manage_accounts_and_never_their_own_status() {
-        let target = Resource::Account(UserId(Uuid::new_v4()));
-        for role in [Role::Patient, Role::Doctor, Role::Researcher] {
-            let who = actor(role);
-            assert_eq!(
-                decide(&who, Action::ListAccounts, Resource::System),
-                Decision::Deny
-            );
-            assert_eq!(
-                decide(&who, Action::ChangeAccountStatus, target),
-                Decision::Deny
-            );
-        }
-        let admin = actor(Role::Admin);
-        assert_eq!(
-            decide(&admin, Action::ListAccounts, Resource::System),
-            Decision::Allow
-        );
-        assert_eq!(
-            decide(&admin, Action::ChangeAccountStatus, target),
-            Decision::Allow
-        );
-        let own = Resource::Account(admin.user_id);
-        assert_eq!(
-            decide(&admin, Action::ChangeAccountStatus, own),
-            Decision::Deny
-        );
-    }
-
-    #[test]
-    fn unlisted_combinations_are_denied() {
-        let admin = actor(Role::Admin);
-        assert_eq!(
-            decide(
-                &admin,
-                Action::ListAccounts,
-                Resource::Account(admin.user_id)
-            ),
-            Decision::Deny
-        );
-        assert_eq!(
-            decide(&admin, Action::ReadAccount, Resource::System),
-            Decision::Deny
-        );
-    }
-}
+mod tests;

@@ -11,7 +11,9 @@ use anyhow::Context;
 use clap::Args;
 use meditrustal_app::{AuthSettings, ThrottleLimits};
 use meditrustal_store::Store;
+use meditrustal_vault::{S3Addressing, S3Config, StorageConfig};
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
 /// Options every subcommand shares.
 #[derive(Debug, Clone, Args)]
@@ -40,6 +42,34 @@ pub struct FileSettings {
     pub log_json: Option<bool>,
     #[serde(default)]
     pub auth: FileAuthSettings,
+    /// Where encrypted record contents go; default `<data-dir>/objects`.
+    pub storage: Option<FileStorageSettings>,
+}
+
+/// `[storage]`: an S3-compatible server (MinIO, Garage, Ceph RGW). The secret key comes from
+/// `MEDITRUSTAL_S3_SECRET_KEY`, never from the file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileStorageSettings {
+    pub s3_endpoint: String,
+    pub s3_bucket: String,
+    #[serde(default = "default_region")]
+    pub s3_region: String,
+    pub s3_access_key_id: String,
+    /// Path-style addressing (default true: what self-hosted servers expect).
+    #[serde(default = "default_true")]
+    pub s3_path_style: bool,
+    /// Allow plain http:// (testing only).
+    #[serde(default)]
+    pub s3_allow_http: bool,
+}
+
+fn default_region() -> String {
+    "us-east-1".to_owned()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,6 +100,7 @@ pub struct Settings {
     pub database_url: String,
     pub log_json: bool,
     pub auth: AuthSettings,
+    pub storage: StorageConfig,
 }
 
 impl Settings {
@@ -106,11 +137,31 @@ impl Settings {
                     .unwrap_or(limits.per_address_per_minute),
             },
         };
+        let storage = match &file.storage {
+            None => StorageConfig::local_in_data_dir(&data_dir),
+            Some(s3) => StorageConfig::S3(S3Config {
+                endpoint: s3.s3_endpoint.clone(),
+                bucket: s3.s3_bucket.clone(),
+                region: s3.s3_region.clone(),
+                access_key_id: s3.s3_access_key_id.clone(),
+                secret_access_key: Zeroizing::new(
+                    std::env::var("MEDITRUSTAL_S3_SECRET_KEY")
+                        .context("[storage] needs MEDITRUSTAL_S3_SECRET_KEY in the environment")?,
+                ),
+                addressing: if s3.s3_path_style {
+                    S3Addressing::PathStyle
+                } else {
+                    S3Addressing::VirtualHosted
+                },
+                allow_http: s3.s3_allow_http,
+            }),
+        };
         Ok(Settings {
             data_dir,
             database_url,
             log_json: args.log_json || file.log_json.unwrap_or(false),
             auth,
+            storage,
         })
     }
 

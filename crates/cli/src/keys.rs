@@ -37,6 +37,28 @@ pub fn jwt_secret(data_dir: &Path, from_env: Option<&str>) -> anyhow::Result<Jwt
     })
 }
 
+/// The ledger's Ed25519 signing key, `<data-dir>/keys/ledger.ed25519` (a 32-byte seed,
+/// generated on first use). Its public key is what verifiers trust.
+pub fn ledger_key(data_dir: &Path) -> anyhow::Result<meditrustal_ledger::SigningKey> {
+    let seed = read_or_create_key(&data_dir.join("keys").join("ledger.ed25519"))?;
+    let seed: [u8; 32] = seed
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("keys/ledger.ed25519 must hold 32 bytes"))?;
+    Ok(meditrustal_ledger::SigningKey::from_bytes(&seed))
+}
+
+/// The key-encryption keys: `MEDITRUSTAL_MASTER_KEY` (base64) when given, else the key
+/// directory under `<data-dir>/keys/`, generated on first start.
+pub fn key_ring(data_dir: &Path) -> anyhow::Result<meditrustal_vault::KeyRing> {
+    match std::env::var(meditrustal_vault::MASTER_KEY_ENV) {
+        Ok(encoded) => meditrustal_vault::KeyRing::from_master_key(&encoded)
+            .context("MEDITRUSTAL_MASTER_KEY is not a valid base64 256-bit key"),
+        Err(_) => meditrustal_vault::KeyDirectory::in_data_dir(data_dir)
+            .load_or_generate(&meditrustal_vault::OsRandom)
+            .context("loading the key-encryption keys"),
+    }
+}
+
 fn read_or_create_key(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
         check_owner_only(path)?;

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use meditrustal_app::{App, SystemClock};
+use meditrustal_app::{App, AppParts, SystemClock};
 use meditrustal_server::{Application, ServerSettings};
 use meditrustal_store::Store;
+use meditrustal_vault::Vault;
 
 use crate::config::{FileSettings, Settings};
 
@@ -24,13 +25,20 @@ pub struct ServeArgs {
 
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
     let from_env = std::env::var("MEDITRUSTAL_JWT_SECRET").ok();
-    let secret = crate::keys::jwt_secret(&settings.data_dir, from_env.as_deref())?;
-    Ok(App::new(
+    let jwt_secret = crate::keys::jwt_secret(&settings.data_dir, from_env.as_deref())?;
+    let vault = Vault::open(
+        &settings.storage,
+        crate::keys::key_ring(&settings.data_dir)?,
+    )
+    .context("opening the record vault")?;
+    Ok(App::new(AppParts {
         store,
-        Arc::new(SystemClock),
-        &secret,
-        &settings.auth,
-    ))
+        clock: Arc::new(SystemClock),
+        jwt_secret,
+        auth: settings.auth.clone(),
+        vault,
+        ledger_key: crate::keys::ledger_key(&settings.data_dir)?,
+    }))
 }
 
 pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {

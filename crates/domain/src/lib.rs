@@ -6,11 +6,15 @@
 //! randomness, no filesystem — callers pass in what it needs.
 
 mod account;
+mod consent;
 mod credentials;
 mod did;
+mod record;
 mod validation;
 
-pub use account::{Role, UserId, UserStatus};
+pub use account::{Role, UnknownVariant, UserId, UserStatus};
+pub use consent::{ConsentGrant, ConsentScope, EmergencyGrant, parse_reason};
 pub use credentials::{Email, Password, Username};
 pub use did::Did;
+pub use record::{MediaType, Purpose, RecordCategory, RecordId};
 pub use validation::ValidationError;

@@ -44,6 +44,15 @@ impl ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such resource")
     }
 
+    pub fn invalid_field(field: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            .with_details(json!({ "field": field }))
+    }
+
+    pub fn payload_too_large() -> ApiError {
+        ApiError::for_status(StatusCode::PAYLOAD_TOO_LARGE)
+    }
+
     pub fn invalid_query(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "INVALID_QUERY", message)
     }
@@ -156,6 +165,20 @@ impl From<AppError> for ApiError {
                 ApiError::new(S::UNAUTHORIZED, "REFRESH_TOKEN_REUSED", err.to_string())
             }
             AppError::Forbidden => ApiError::new(S::FORBIDDEN, "FORBIDDEN", err.to_string()),
+            AppError::ConsentRequired => {
+                ApiError::new(S::FORBIDDEN, "CONSENT_REQUIRED", err.to_string())
+            }
+            AppError::StateConflict(message) => {
+                ApiError::new(S::CONFLICT, "STATE_CONFLICT", message)
+            }
+            AppError::Integrity(detail) => {
+                tracing::error!(%detail, "integrity check failed");
+                ApiError::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "INTEGRITY_ERROR",
+                    "stored data failed an integrity check",
+                )
+            }
             AppError::NotFound { what } => {
                 ApiError::new(S::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
             }

@@ -122,6 +122,34 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::admin::suspend_user))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(
+            routes::records::create_record,
+            routes::records::list_records
+        ))
+        .routes(routes!(
+            routes::records::get_record,
+            routes::records::update_record
+        ))
+        .routes(routes!(routes::records::read_content))
+        .routes(routes!(routes::records::record_proof))
+        .routes(routes!(routes::records::emergency_access))
+        .routes(routes!(
+            routes::consents::grant_consent,
+            routes::consents::list_consents
+        ))
+        .routes(routes!(routes::consents::revoke_consent))
+        .routes(routes!(
+            routes::consents::request_access,
+            routes::consents::list_access_requests
+        ))
+        .routes(routes!(routes::consents::approve_access_request))
+        .routes(routes!(routes::consents::deny_access_request))
+        .routes(routes!(routes::consents::notifications))
+        .routes(routes!(routes::audit::audit))
+        .routes(routes!(routes::audit::ledger_head))
+        .routes(routes!(routes::audit::ledger_entries))
+        .routes(routes!(routes::audit::inclusion_proof))
+        .routes(routes!(routes::audit::consistency_proof))
 }
 
 fn router(settings: &ServerSettings, state: AppState) -> Router {

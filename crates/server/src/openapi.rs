@@ -14,6 +14,9 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Registration, login, tokens"),
         (name = "admin", description = "Account administration (admins only)"),
+        (name = "records", description = "Encrypted records: create, list, read, version, prove"),
+        (name = "consent", description = "Consents, access requests, emergency access, notifications"),
+        (name = "audit", description = "Audit trail and the verifiable ledger"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -9,6 +9,14 @@ pub enum StoreError {
         table: &'static str,
         column: &'static str,
     },
+    /// A conditional write found the row changed meanwhile (already revoked, decided, or a
+    /// newer version): the whole change was rolled back.
+    #[error("the {what} was changed meanwhile")]
+    Stale { what: &'static str },
+    #[error("a change must append at least one ledger entry")]
+    EmptyChange,
+    #[error("ledger: {0}")]
+    Ledger(#[from] meditrustal_ledger::PlanError),
     #[error("database URL must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("migration failed: {0}")]

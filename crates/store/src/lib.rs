@@ -6,20 +6,33 @@
 //! The store knows nothing about HTTP, tokens or policy: it saves and loads rows, and does
 //! each multi-row change in one transaction.
 
+mod data_sql;
 mod error;
+mod ledger;
 mod postgres;
+mod records;
 mod rows;
 mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use meditrustal_domain::{Role, UserId, UserStatus, Username};
+use std::collections::HashMap;
+
+use meditrustal_domain::{
+    ConsentGrant, EmergencyGrant, RecordId, Role, UserId, UserStatus, Username,
+};
+use meditrustal_ledger::{Hash, NodeId, SignedTreeHead, SigningKey};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use error::StoreError;
+pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
+pub use records::{
+    AccessRequest, AccessRequestStatus, NewRecord, NewRecordVersion, Notification, RecordFilter,
+    RecordMeta, RecordVersion,
+};
 pub use rows::{NewRefreshToken, NewUser, RefreshToken, TokenRotation, User};
 pub use sqlite::SqliteStore;
 
@@ -37,8 +50,84 @@ pub struct Page {
     pub offset: u32,
 }
 
+/// Everything the application persists. One trait per area; a backend implements all.
+pub trait Store: AccountStore + RecordStore + LedgerStore {}
+
+impl<T: AccountStore + RecordStore + LedgerStore> Store for T {}
+
+/// Reads of records, consents, access requests, emergencies and notifications. Every write
+/// of these goes through [`LedgerStore::commit`], so it is audited in the same transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait RecordStore: Send + Sync + 'static {
+    async fn record(&self, id: RecordId) -> Result<Option<RecordMeta>, StoreError>;
+    async fn list_records(
+        &self,
+        patient: UserId,
+        filter: RecordFilter,
+        page: Page,
+    ) -> Result<Vec<RecordMeta>, StoreError>;
+    /// All versions of a record, oldest first.
+    async fn record_versions(&self, id: RecordId) -> Result<Vec<RecordVersion>, StoreError>;
+    /// Every version of every record in (record id, version) order, a page at a time (for
+    /// `verify` and `gc`).
+    async fn record_versions_after(
+        &self,
+        after: Option<(RecordId, u32)>,
+        limit: u32,
+    ) -> Result<Vec<RecordVersion>, StoreError>;
+    async fn consent(&self, id: Uuid) -> Result<Option<ConsentGrant>, StoreError>;
+    /// Consents filtered by patient and/or grantee, newest first.
+    async fn consents(
+        &self,
+        patient: Option<UserId>,
+        grantee: Option<UserId>,
+    ) -> Result<Vec<ConsentGrant>, StoreError>;
+    async fn access_request(&self, id: Uuid) -> Result<Option<AccessRequest>, StoreError>;
+    async fn access_requests(
+        &self,
+        patient: Option<UserId>,
+        doctor: Option<UserId>,
+    ) -> Result<Vec<AccessRequest>, StoreError>;
+    async fn emergency_grants(
+        &self,
+        patient: UserId,
+        doctor: UserId,
+    ) -> Result<Vec<EmergencyGrant>, StoreError>;
+    async fn notifications(
+        &self,
+        user: UserId,
+        page: Page,
+    ) -> Result<Vec<Notification>, StoreError>;
+}
+
+/// The verifiable log and the unit of work that appends to it.
+#[async_trait]
+pub trait LedgerStore: Send + Sync + 'static {
+    /// Appends the change's events, applies its writes and stores a new signed tree head,
+    /// all in one transaction; appends are totally ordered across concurrent callers.
+    async fn commit(
+        &self,
+        change: Change,
+        signer: &SigningKey,
+        timestamp_ms: u64,
+    ) -> Result<Committed, StoreError>;
+    async fn latest_tree_head(&self) -> Result<Option<SignedTreeHead>, StoreError>;
+    async fn tree_head(&self, tree_size: u64) -> Result<Option<SignedTreeHead>, StoreError>;
+    /// Every signed tree head, by size (for `verify`).
+    async fn tree_heads(&self) -> Result<Vec<SignedTreeHead>, StoreError>;
+    async fn leaves(&self, from: u64, limit: u32) -> Result<Vec<LeafRow>, StoreError>;
+    /// Audit listing, newest first.
+    async fn audit_events(
+        &self,
+        filter: AuditFilter,
+        page: Page,
+    ) -> Result<Vec<LeafRow>, StoreError>;
+    /// Stored perfect-subtree hashes; a missing one is [`StoreError::Corrupt`].
+    async fn nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>, StoreError>;
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Cheap round trip used by `/readyz`.
@@ -111,7 +200,7 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
 macro_rules! sql_store {
     ($store:ty, $backend:expr) => {
         #[async_trait::async_trait]
-        impl $crate::Store for $store {
+        impl $crate::AccountStore for $store {
             fn backend(&self) -> $crate::Backend {
                 $backend
             }
@@ -332,3 +421,10 @@ macro_rules! sql_store {
     };
 }
 pub(crate) use sql_store;
+
+/// Ties a store type to its sqlx database, for the functions `data_store!` generates.
+mod sql_backend {
+    pub trait SqlBackend {
+        type Db: sqlx::Database;
+    }
+}

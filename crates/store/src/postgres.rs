@@ -22,6 +22,29 @@ impl PostgresStore {
             .await?;
         Ok(PostgresStore { pool })
     }
+
+    /// Replicas serialise on the database instead (see `lock_ledger`).
+    async fn exclusive_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
+    /// A transaction-scoped advisory lock: every ledger append of every replica queues here,
+    /// which gives the log its total order; it is released at commit or rollback.
+    async fn lock_ledger(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(LEDGER_LOCK_KEY)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Arbitrary but fixed: "MTAL" in ASCII.
+const LEDGER_LOCK_KEY: i64 = 0x4D54_414C;
+
+impl crate::sql_backend::SqlBackend for PostgresStore {
+    type Db = sqlx::Postgres;
 }
 
 sql_store!(PostgresStore, Backend::Postgres);
+crate::data_sql::data_store!(PostgresStore);

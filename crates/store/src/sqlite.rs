@@ -1,4 +1,5 @@
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -12,6 +13,10 @@ use crate::{Backend, StoreError, sql_store};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// SQLite has one writer at a time; queueing ledger commits here (rather than letting
+    /// transactions collide on SQLite's lock) keeps them ordered and free of busy errors.
+    /// One process per database file, as the embedded default is.
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteStore {
@@ -30,8 +35,24 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            pool,
+            writer: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    async fn exclusive_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.writer.lock().await)
+    }
+
+    async fn lock_ledger(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<(), StoreError> {
+        Ok(())
     }
 }
 
+impl crate::sql_backend::SqlBackend for SqliteStore {
+    type Db = sqlx::Sqlite;
+}
+
 sql_store!(SqliteStore, Backend::Sqlite);
+crate::data_sql::data_store!(SqliteStore);

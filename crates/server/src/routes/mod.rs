@@ -1,9 +1,12 @@
 //! HTTP handlers, one module per area of `/api/v1`.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
+pub mod consents;
 pub mod health;
 pub mod me;
+pub mod records;
 
 use meditrustal_domain::{Did, Role, UserStatus};
 use meditrustal_store::User;
@@ -40,6 +43,23 @@ impl From<User> for UserView {
             created_at: user.created_at,
         }
     }
+}
+
+/// A listing page from `limit` (1–200, default 50) and `offset`.
+pub(crate) fn page(
+    limit: Option<u32>,
+    offset: Option<u32>,
+) -> Result<meditrustal_store::Page, crate::error::ApiError> {
+    let limit = limit.unwrap_or(50);
+    if limit == 0 || limit > 200 {
+        return Err(crate::error::ApiError::invalid_query(
+            "limit must be between 1 and 200",
+        ));
+    }
+    Ok(meditrustal_store::Page {
+        limit,
+        offset: offset.unwrap_or(0),
+    })
 }
 
 /// Schema of the error envelope, for the OpenAPI document.

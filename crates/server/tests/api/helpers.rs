@@ -1,9 +1,11 @@
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use meditrustal_app::{App, AuthSettings, JwtSecret, SystemClock, ThrottleLimits};
+use meditrustal_app::{App, AppParts, AuthSettings, JwtSecret, SystemClock, ThrottleLimits};
+use meditrustal_ledger::SigningKey;
 use meditrustal_server::{Application, ServerSettings};
 use meditrustal_testkit::{TestBackend, TestDatabase};
+use meditrustal_vault::{KeyDirectory, OsRandom, StorageConfig, Vault};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
@@ -33,12 +35,30 @@ impl TestApp {
         let db = TestDatabase::create(backend).await?;
         let store = meditrustal_store::connect(&db.url).await.expect("connect");
         store.migrate().await.expect("migrate");
-        let secret = JwtSecret::new(uuid::Uuid::new_v4().as_bytes().repeat(2)).unwrap();
-        let settings = AuthSettings {
+        let jwt_secret = JwtSecret::new(uuid::Uuid::new_v4().as_bytes().repeat(2)).unwrap();
+        let auth = AuthSettings {
             throttle,
             ..AuthSettings::default()
         };
-        let app = App::new(store, Arc::new(SystemClock), &secret, &settings);
+        let keys = KeyDirectory::in_data_dir(db.dir.path())
+            .load_or_generate(&OsRandom)
+            .unwrap();
+        let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
+        let app = App::new(AppParts {
+            store,
+            clock: Arc::new(SystemClock),
+            jwt_secret,
+            auth,
+            vault,
+            ledger_key: SigningKey::from_bytes(
+                uuid::Uuid::new_v4()
+                    .as_bytes()
+                    .repeat(2)
+                    .as_slice()
+                    .try_into()
+                    .unwrap(),
+            ),
+        });
         app.ensure_bootstrap_admin(ADMIN_PASSWORD)
             .await
             .expect("bootstrap admin");
@@ -118,6 +138,49 @@ impl TestApp {
         let path = format!("/api/v1/admin/users/{user_id}/approve");
         let response = self.post(&path, &json!({}), Some(&admin)).await;
         assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// Registers (and, for professionals, approves) an account and returns (id, token).
+    pub async fn user(&self, username: &str, role: &str) -> (String, String) {
+        let user = self.register(username, role).await;
+        let id = user["id"].as_str().unwrap().to_owned();
+        if role != "patient" {
+            self.approve(&id).await;
+        }
+        (id, self.token(username).await)
+    }
+
+    /// Uploads record content; returns the response.
+    pub async fn upload(
+        &self,
+        token: &str,
+        query: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Response {
+        self.client
+            .post(self.url(&format!("/api/v1/records?{query}")))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a text note for the token's patient and returns its id.
+    pub async fn note(&self, token: &str, text: &str) -> String {
+        let response = self
+            .upload(
+                token,
+                "category=clinical-note",
+                "text/plain; charset=utf-8",
+                text.as_bytes().to_vec(),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let record: Value = response.json().await.unwrap();
+        record["id"].as_str().unwrap().to_owned()
     }
 
     /// Every account, as the admin sees them.

@@ -5,8 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod helpers;
+mod rfc9162;
 
 mod accounts;
 mod admin;
 mod bad_input;
 mod operations;
+mod records;

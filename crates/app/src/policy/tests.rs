@@ -1,0 +1,355 @@
+//! The access matrix: every role × action × consent state, checked against an independent
+//! statement of who may do what.
+
+use std::collections::BTreeSet;
+
+use meditrustal_domain::{
+    ConsentScope, Did, EmergencyGrant, Purpose, RecordCategory, RecordId, Role, UserId,
+};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::*;
+
+fn actor(role: Role) -> Actor {
+    Actor {
+        user_id: UserId(Uuid::new_v4()),
+        role,
+        did: Did::from_random([1; 16]),
+    }
+}
+
+fn now() -> OffsetDateTime {
+    OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+}
+
+const NOTE: RecordCategory = RecordCategory::ClinicalNote;
+
+fn record(patient: UserId) -> Resource {
+    Resource::Record {
+        patient,
+        id: RecordId(Uuid::from_u128(1)),
+        category: NOTE,
+    }
+}
+
+/// The consent states of the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    None,
+    Active,
+    ActiveWithWrite,
+    Expired,
+    Revoked,
+    WrongScope,
+    WrongPurpose,
+    OtherGrantee,
+    Emergency,
+    ExpiredEmergency,
+}
+
+const STATES: [State; 10] = [
+    State::None,
+    State::Active,
+    State::ActiveWithWrite,
+    State::Expired,
+    State::Revoked,
+    State::WrongScope,
+    State::WrongPurpose,
+    State::OtherGrantee,
+    State::Emergency,
+    State::ExpiredEmergency,
+];
+
+fn facts(
+    state: State,
+    patient: UserId,
+    grantee: UserId,
+) -> (Vec<ConsentGrant>, Vec<EmergencyGrant>) {
+    let mut consent = ConsentGrant {
+        id: Uuid::new_v4(),
+        patient,
+        grantee,
+        scope: ConsentScope::All,
+        purposes: [Purpose::Treatment].into(),
+        allow_write: false,
+        created_at: now() - Duration::days(1),
+        expires_at: Some(now() + Duration::days(1)),
+        revoked_at: None,
+    };
+    let emergency = EmergencyGrant {
+        id: Uuid::new_v4(),
+        patient,
+        doctor: grantee,
+        reason: "unconscious".into(),
+        created_at: now() - Duration::hours(1),
+        expires_at: now() + Duration::hours(3),
+    };
+    match state {
+        State::None => return (vec![], vec![]),
+        State::Active => {}
+        State::ActiveWithWrite => consent.allow_write = true,
+        State::Expired => consent.expires_at = Some(now() - Duration::seconds(1)),
+        State::Revoked => consent.revoked_at = Some(now() - Duration::seconds(1)),
+        State::WrongScope => {
+            consent.scope = ConsentScope::Categories {
+                categories: BTreeSet::from([RecordCategory::LabReport]),
+            }
+        }
+        State::WrongPurpose => consent.purposes = [Purpose::Research].into(),
+        State::OtherGrantee => consent.grantee = UserId(Uuid::new_v4()),
+        State::Emergency => return (vec![], vec![emergency]),
+        State::ExpiredEmergency => {
+            let mut old = emergency;
+            old.expires_at = now() - Duration::seconds(1);
+            return (vec![], vec![old]);
+        }
+    }
+    (vec![consent], vec![])
+}
+
+/// The expected outcome, stated independently of the implementation.
+fn expected(role: Role, own: bool, action: Action, state: State) -> bool {
+    match role {
+        Role::Admin | Role::Researcher => false,
+        Role::Patient => own,
+        Role::Doctor => {
+            let reads = matches!(
+                state,
+                State::Active | State::ActiveWithWrite | State::Emergency
+            );
+            match action {
+                Action::ReadRecord => reads,
+                Action::ListRecords => {
+                    reads || state == State::WrongScope || state == State::WrongPurpose
+                }
+                Action::UpdateRecord | Action::CreateRecord => state == State::ActiveWithWrite,
+                _ => false,
+            }
+        }
+    }
+}
+
+#[test]
+fn access_matrix_has_no_leak() {
+    let patient = actor(Role::Patient);
+    let actions = [
+        Action::ReadRecord,
+        Action::ListRecords,
+        Action::UpdateRecord,
+        Action::CreateRecord,
+    ];
+    let mut cases = 0;
+    for role in Role::ALL {
+        for own in [false, true] {
+            let who = if own && role == Role::Patient {
+                patient.clone()
+            } else {
+                actor(role)
+            };
+            for action in actions {
+                for state in STATES {
+                    let (consents, emergencies) = facts(state, patient.user_id, who.user_id);
+                    let resource = match action {
+                        Action::ListRecords => Resource::Patient(patient.user_id),
+                        Action::CreateRecord => Resource::NewRecord {
+                            patient: patient.user_id,
+                            category: NOTE,
+                        },
+                        _ => record(patient.user_id),
+                    };
+                    let context = Context {
+                        purpose: Some(Purpose::Treatment),
+                        now: now(),
+                        consents: &consents,
+                        emergencies: &emergencies,
+                    };
+                    let decision = decide(&who, action, resource, &context);
+                    let own_data = own && role == Role::Patient;
+                    assert_eq!(
+                        matches!(decision, Decision::Allow(_)),
+                        expected(role, own_data, action, state),
+                        "{role:?} own={own} {action:?} {state:?}: {decision:?}"
+                    );
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert!(cases >= 300, "{cases} cases");
+}
+
+#[test]
+fn doctors_are_told_consent_is_required_and_others_forbidden() {
+    let patient = actor(Role::Patient);
+    let context = Context::bare(now());
+    let doctor = decide(
+        &actor(Role::Doctor),
+        Action::ReadRecord,
+        record(patient.user_id),
+        &context,
+    );
+    assert_eq!(doctor, Decision::Deny(Denial::ConsentRequired));
+    for role in [Role::Admin, Role::Researcher] {
+        let other = decide(
+            &actor(role),
+            Action::ReadRecord,
+            record(patient.user_id),
+            &context,
+        );
+        assert_eq!(other, Decision::Deny(Denial::Forbidden), "{role:?}");
+    }
+}
+
+#[test]
+fn the_purpose_must_be_one_the_patient_allowed() {
+    let patient = actor(Role::Patient);
+    let doctor = actor(Role::Doctor);
+    let (consents, _) = facts(State::Active, patient.user_id, doctor.user_id);
+    for (purpose, allowed) in [
+        (Some(Purpose::Treatment), true),
+        (Some(Purpose::Research), false),
+        (None, false),
+    ] {
+        let context = Context {
+            purpose,
+            now: now(),
+            consents: &consents,
+            emergencies: &[],
+        };
+        let decision = decide(
+            &doctor,
+            Action::ReadRecord,
+            record(patient.user_id),
+            &context,
+        );
+        assert_eq!(
+            matches!(decision, Decision::Allow(Basis::Consent(_))),
+            allowed,
+            "{purpose:?}"
+        );
+    }
+}
+
+#[test]
+fn emergency_access_is_flagged_and_read_only() {
+    let patient = actor(Role::Patient);
+    let doctor = actor(Role::Doctor);
+    let (_, emergencies) = facts(State::Emergency, patient.user_id, doctor.user_id);
+    let context = Context {
+        purpose: Some(Purpose::Emergency),
+        now: now(),
+        consents: &[],
+        emergencies: &emergencies,
+    };
+    let read = decide(
+        &doctor,
+        Action::ReadRecord,
+        record(patient.user_id),
+        &context,
+    );
+    assert!(matches!(read, Decision::Allow(Basis::Emergency(_))));
+    let write = decide(
+        &doctor,
+        Action::UpdateRecord,
+        record(patient.user_id),
+        &context,
+    );
+    assert_eq!(write, Decision::Deny(Denial::ConsentRequired));
+}
+
+#[test]
+fn everyone_reads_only_their_own_account() {
+    let context = Context::bare(now());
+    for role in Role::ALL {
+        let me = actor(role);
+        let other = UserId(Uuid::new_v4());
+        assert_eq!(
+            decide(
+                &me,
+                Action::ReadAccount,
+                Resource::Account(me.user_id),
+                &context
+            ),
+            Decision::Allow(Basis::Owner)
+        );
+        assert_eq!(
+            decide(&me, Action::ReadAccount, Resource::Account(other), &context),
+            Decision::Deny(Denial::Forbidden)
+        );
+    }
+}
+
+#[test]
+fn only_admins_manage_accounts_and_never_their_own_status() {
+    let context = Context::bare(now());
+    let target = Resource::Account(UserId(Uuid::new_v4()));
+    for role in [Role::Patient, Role::Doctor, Role::Researcher] {
+        let who = actor(role);
+        assert!(matches!(
+            decide(&who, Action::ListAccounts, Resource::System, &context),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(
+            decide(&who, Action::ChangeAccountStatus, target, &context),
+            Decision::Deny(_)
+        ));
+    }
+    let admin = actor(Role::Admin);
+    assert!(matches!(
+        decide(&admin, Action::ListAccounts, Resource::System, &context),
+        Decision::Allow(_)
+    ));
+    assert!(matches!(
+        decide(&admin, Action::ChangeAccountStatus, target, &context),
+        Decision::Allow(_)
+    ));
+    let own = Resource::Account(admin.user_id);
+    assert!(matches!(
+        decide(&admin, Action::ChangeAccountStatus, own, &context),
+        Decision::Deny(_)
+    ));
+}
+
+#[test]
+fn consents_are_managed_only_by_their_patient() {
+    let context = Context::bare(now());
+    let patient = actor(Role::Patient);
+    let mine = Resource::Patient(patient.user_id);
+    assert!(matches!(
+        decide(&patient, Action::ManageConsents, mine, &context),
+        Decision::Allow(_)
+    ));
+    for role in Role::ALL {
+        let other = actor(role);
+        assert!(
+            matches!(
+                decide(&other, Action::ManageConsents, mine, &context),
+                Decision::Deny(_)
+            ),
+            "{role:?}"
+        );
+    }
+    assert!(matches!(
+        decide(&actor(Role::Doctor), Action::RequestAccess, mine, &context),
+        Decision::Allow(_)
+    ));
+    assert!(matches!(
+        decide(
+            &actor(Role::Researcher),
+            Action::RequestAccess,
+            mine,
+            &context
+        ),
+        Decision::Deny(_)
+    ));
+    assert!(matches!(
+        decide(
+            &actor(Role::Admin),
+            Action::DeclareEmergency,
+            mine,
+            &context
+        ),
+        Decision::Deny(_)
+    ));
+}

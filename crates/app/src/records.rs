@@ -1,0 +1,417 @@
+//! Records: create, list, read, update (as a new version) and prove, each decided by the
+//! policy and audited on the ledger in the same transaction as its change.
+
+use meditrustal_domain::{MediaType, Purpose, RecordCategory, RecordId, UserId};
+use meditrustal_ledger::{InclusionProof, SignedTreeHead, VerifyingKey};
+use meditrustal_store::{
+    NewRecord, NewRecordVersion, Page, RecordFilter, RecordMeta, RecordVersion, Write,
+};
+use meditrustal_vault::{RecordBinding, SealedRecord};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::events::{AuditEvent, Outcome};
+use crate::policy::{Action, Actor, Basis, Resource};
+use crate::random::random_bytes;
+use crate::{App, AppError};
+
+/// Content submitted for a new record or version.
+#[derive(Debug)]
+pub struct RecordUpload {
+    /// The patient the record is about; `None` means the actor themself.
+    pub patient: Option<UserId>,
+    pub category: Option<String>,
+    pub content_type: String,
+    pub purpose: Option<Purpose>,
+    pub content: Vec<u8>,
+}
+
+/// A record version's decrypted content.
+pub struct RecordContent {
+    pub meta: RecordMeta,
+    pub version: RecordVersion,
+    pub content: Vec<u8>,
+}
+
+/// Everything needed to check offline that a record version is on the ledger.
+pub struct RecordProof {
+    pub leaf_index: u64,
+    pub entry: Vec<u8>,
+    pub proof: InclusionProof,
+    pub tree_head: SignedTreeHead,
+    pub public_key: VerifyingKey,
+}
+
+/// Which record version a ciphertext belongs to (the AEAD binding).
+struct VersionKey {
+    patient: UserId,
+    id: RecordId,
+    version: u32,
+}
+
+const COMMITMENT_DOMAIN: &[u8] = b"meditrustal-content-v1\0";
+
+/// SHA-256(domain ‖ salt ‖ SHA-256(content)): binds the ledger to the content while a
+/// guess of a short medical value cannot be checked against it without the salt.
+pub fn content_commitment(salt: &[u8], content_sha256: &[u8; 32]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(COMMITMENT_DOMAIN);
+    hasher.update(salt);
+    hasher.update(content_sha256);
+    hex::encode(hasher.finalize())
+}
+
+impl App {
+    pub async fn create_record(
+        &self,
+        actor: &Actor,
+        upload: RecordUpload,
+    ) -> Result<RecordMeta, AppError> {
+        let patient = upload.patient.unwrap_or(actor.user_id);
+        let category = RecordCategory::parse(upload.category.as_deref().unwrap_or_default())?;
+        let media = MediaType::parse(&upload.content_type)?;
+        media.check_content(&upload.content)?;
+        let resource = Resource::NewRecord { patient, category };
+        let patient_did = self.patient_did(patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                Action::CreateRecord,
+                resource,
+                upload.purpose,
+                patient_did.clone(),
+                None,
+            )
+            .await?;
+        let id = RecordId(Uuid::now_v7());
+        let (version, event) = self
+            .seal_version(
+                actor,
+                VersionKey {
+                    patient,
+                    id,
+                    version: 1,
+                },
+                media,
+                upload.content,
+                basis,
+            )
+            .await?;
+        let event = event
+            .kind("record.created")
+            .patient(patient, patient_did)
+            .purpose(upload.purpose);
+        let record = NewRecord {
+            id,
+            patient,
+            category,
+            first_version: version,
+        };
+        self.commit(vec![Write::CreateRecord(record)], vec![event])
+            .await?;
+        tracing::info!(record = %id, actor = %actor.user_id, "record created");
+        self.record_meta_unchecked(id).await
+    }
+
+    pub async fn update_record(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        upload: RecordUpload,
+    ) -> Result<RecordMeta, AppError> {
+        let meta = self.record_meta_unchecked(id).await?;
+        let media = MediaType::parse(&upload.content_type)?;
+        media.check_content(&upload.content)?;
+        let resource = Resource::Record {
+            patient: meta.patient,
+            id,
+            category: meta.category,
+        };
+        let patient_did = self.patient_did(meta.patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                Action::UpdateRecord,
+                resource,
+                upload.purpose,
+                patient_did.clone(),
+                Some(id),
+            )
+            .await?;
+        let next = meta.current_version + 1;
+        let (version, event) = self
+            .seal_version(
+                actor,
+                VersionKey {
+                    patient: meta.patient,
+                    id,
+                    version: next,
+                },
+                media,
+                upload.content,
+                basis,
+            )
+            .await?;
+        let event = event
+            .kind("record.updated")
+            .patient(meta.patient, patient_did)
+            .purpose(upload.purpose);
+        let write = Write::AddRecordVersion {
+            version,
+            expected_current: meta.current_version,
+        };
+        self.commit(vec![write], vec![event]).await?;
+        self.record_meta_unchecked(id).await
+    }
+
+    /// Decrypts a version (the current one by default) for an allowed actor; the read is on
+    /// the ledger before the content is returned.
+    pub async fn read_record(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        version: Option<u32>,
+        purpose: Option<Purpose>,
+    ) -> Result<RecordContent, AppError> {
+        let meta = self.record_meta_unchecked(id).await?;
+        let resource = Resource::Record {
+            patient: meta.patient,
+            id,
+            category: meta.category,
+        };
+        let patient_did = self.patient_did(meta.patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                Action::ReadRecord,
+                resource,
+                purpose,
+                patient_did.clone(),
+                Some(id),
+            )
+            .await?;
+        let wanted = version.unwrap_or(meta.current_version);
+        let stored = self.version_of(id, wanted).await?;
+        let content = self.open_version(&meta, &stored).await?;
+        let event = AuditEvent::new(
+            "record.read",
+            self.clock.now(),
+            actor,
+            Outcome::Allowed(basis),
+        )
+        .patient(meta.patient, patient_did)
+        .record(id, Some(wanted))
+        .purpose(purpose);
+        self.commit(vec![], vec![event]).await?;
+        Ok(RecordContent {
+            meta,
+            version: stored,
+            content,
+        })
+    }
+
+    /// A record's metadata and versions (no content). Audited like a read.
+    pub async fn record_details(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        purpose: Option<Purpose>,
+    ) -> Result<(RecordMeta, Vec<RecordVersion>), AppError> {
+        let meta = self.record_meta_unchecked(id).await?;
+        let resource = Resource::Record {
+            patient: meta.patient,
+            id,
+            category: meta.category,
+        };
+        let patient_did = self.patient_did(meta.patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                Action::ReadRecord,
+                resource,
+                purpose,
+                patient_did.clone(),
+                Some(id),
+            )
+            .await?;
+        let event = AuditEvent::new(
+            "record.viewed",
+            self.clock.now(),
+            actor,
+            Outcome::Allowed(basis),
+        )
+        .patient(meta.patient, patient_did)
+        .record(id, None)
+        .purpose(purpose);
+        self.commit(vec![], vec![event]).await?;
+        let versions = self.store.record_versions(id).await?;
+        Ok((meta, versions))
+    }
+
+    /// A patient's records, limited to what the actor's consents cover.
+    pub async fn list_records(
+        &self,
+        actor: &Actor,
+        patient: Option<UserId>,
+        filter: RecordFilter,
+        page: Page,
+    ) -> Result<Vec<RecordMeta>, AppError> {
+        let patient = patient.unwrap_or(actor.user_id);
+        let patient_did = self.patient_did(patient).await?;
+        let facts = self.facts(actor, patient).await?;
+        let basis = self
+            .decide_with(
+                actor,
+                Action::ListRecords,
+                Resource::Patient(patient),
+                None,
+                &facts,
+                patient_did.clone(),
+                None,
+            )
+            .await?;
+        let records = self.store.list_records(patient, filter, page).await?;
+        let event = AuditEvent::new(
+            "record.listed",
+            self.clock.now(),
+            actor,
+            Outcome::Allowed(basis),
+        )
+        .patient(patient, patient_did);
+        self.commit(vec![], vec![event]).await?;
+        let now = self.clock.now();
+        let visible = |meta: &RecordMeta| match basis {
+            Basis::Consent(_) => facts.0.iter().any(|c| {
+                c.grantee == actor.user_id
+                    && c.is_active(now)
+                    && c.scope.covers(meta.id, meta.category)
+            }),
+            Basis::Owner | Basis::Emergency(_) | Basis::Role => true,
+        };
+        Ok(records.into_iter().filter(visible).collect())
+    }
+
+    /// The inclusion proof of a version's ledger entry in the latest signed tree head.
+    pub async fn record_proof(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        version: Option<u32>,
+        purpose: Option<Purpose>,
+    ) -> Result<RecordProof, AppError> {
+        let meta = self.record_meta_unchecked(id).await?;
+        let resource = Resource::Record {
+            patient: meta.patient,
+            id,
+            category: meta.category,
+        };
+        let patient_did = self.patient_did(meta.patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                Action::ReadRecord,
+                resource,
+                purpose,
+                patient_did.clone(),
+                Some(id),
+            )
+            .await?;
+        let wanted = version.unwrap_or(meta.current_version);
+        let stored = self.version_of(id, wanted).await?;
+        let event = AuditEvent::new(
+            "record.proof_read",
+            self.clock.now(),
+            actor,
+            Outcome::Allowed(basis),
+        )
+        .patient(meta.patient, patient_did)
+        .record(id, Some(wanted))
+        .purpose(purpose);
+        self.commit(vec![], vec![event]).await?;
+        self.inclusion_proof(stored.leaf_index).await
+    }
+
+    async fn seal_version(
+        &self,
+        actor: &Actor,
+        key: VersionKey,
+        media: MediaType,
+        content: Vec<u8>,
+        basis: Basis,
+    ) -> Result<(NewRecordVersion, AuditEvent), AppError> {
+        let VersionKey {
+            patient,
+            id,
+            version,
+        } = key;
+        let size_bytes = content.len() as u64;
+        let (record_text, patient_text) = (id.to_string(), patient.to_string());
+        let binding = RecordBinding::new(&record_text, &patient_text, u64::from(version));
+        // Ciphertext first, under a content-derived key: a crash before the commit below
+        // leaves only an orphan object for `meditrustal gc` (DESIGN.md §3.3).
+        let sealed = self
+            .vault
+            .put_record(content, &binding)
+            .await
+            .map_err(AppError::vault)?;
+        let salt = random_bytes::<32>()?;
+        let commitment = content_commitment(&salt, &sealed.content_sha256);
+        let sealed_json =
+            serde_json::to_string(&sealed).map_err(|err| AppError::internal(err.to_string()))?;
+        let now = self.clock.now();
+        let new = NewRecordVersion {
+            record_id: id,
+            version,
+            content_type: media.as_str().to_owned(),
+            size_bytes,
+            sealed: sealed_json,
+            commitment_salt: salt,
+            created_by: actor.user_id,
+            created_at: now,
+            event: 0,
+        };
+        let event = AuditEvent::new("record.created", now, actor, Outcome::Allowed(basis))
+            .record(id, Some(version))
+            .commitment(commitment);
+        Ok((new, event))
+    }
+
+    pub(crate) async fn open_version(
+        &self,
+        meta: &RecordMeta,
+        stored: &RecordVersion,
+    ) -> Result<Vec<u8>, AppError> {
+        let sealed: SealedRecord = serde_json::from_str(&stored.sealed).map_err(|err| {
+            AppError::Integrity(format!(
+                "record {} v{}: metadata: {err}",
+                meta.id, stored.version
+            ))
+        })?;
+        let (record_text, patient_text) = (meta.id.to_string(), meta.patient.to_string());
+        let binding = RecordBinding::new(&record_text, &patient_text, u64::from(stored.version));
+        self.vault
+            .get_record(&sealed, &binding)
+            .await
+            .map_err(|err| {
+                AppError::Integrity(format!("record {} v{}: {err}", meta.id, stored.version))
+            })
+    }
+
+    async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
+        self.store
+            .record(id)
+            .await?
+            .ok_or(AppError::NotFound { what: "record" })
+    }
+
+    async fn version_of(&self, id: RecordId, version: u32) -> Result<RecordVersion, AppError> {
+        self.store
+            .record_versions(id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .ok_or(AppError::NotFound {
+                what: "record version",
+            })
+    }
+}

@@ -1,0 +1,541 @@
+//! SQL of records, consents, access requests, emergencies, notifications and the ledger,
+//! shared by both backends through `data_store!`.
+
+/// Generates `RecordStore` and `LedgerStore` for a backend. The backend type provides
+/// `exclusive_writer()` and `lock_ledger(&mut tx)` (see sqlite.rs and postgres.rs).
+macro_rules! data_store {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::RecordStore for $store {
+            async fn record(
+                &self,
+                id: meditrustal_domain::RecordId,
+            ) -> Result<Option<$crate::RecordMeta>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::RecordSqlRow>("SELECT * FROM records WHERE id = $1")
+                    .bind(id.0)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn list_records(
+                &self,
+                patient: meditrustal_domain::UserId,
+                filter: $crate::RecordFilter,
+                page: $crate::Page,
+            ) -> Result<Vec<$crate::RecordMeta>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::RecordSqlRow>(
+                    "SELECT * FROM records WHERE patient_id = $1 \
+                     AND ($2 IS NULL OR category = $2) \
+                     AND ($3 IS NULL OR created_at >= $3) AND ($4 IS NULL OR created_at < $4) \
+                     ORDER BY created_at DESC, id LIMIT $5 OFFSET $6",
+                )
+                .bind(patient.0)
+                .bind(filter.category.map(|c| c.as_str()))
+                .bind(filter.created_from)
+                .bind(filter.created_before)
+                .bind(i64::from(page.limit))
+                .bind(i64::from(page.offset))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn record_versions(
+                &self,
+                id: meditrustal_domain::RecordId,
+            ) -> Result<Vec<$crate::RecordVersion>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::VersionSqlRow>(
+                    "SELECT * FROM record_versions WHERE record_id = $1 ORDER BY version",
+                )
+                .bind(id.0)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn record_versions_after(
+                &self,
+                after: Option<(meditrustal_domain::RecordId, u32)>,
+                limit: u32,
+            ) -> Result<Vec<$crate::RecordVersion>, $crate::StoreError> {
+                let (id, version) = after.map_or((uuid::Uuid::nil(), -1), |(r, v)| (r.0, i64::from(v)));
+                sqlx::query_as::<_, $crate::records::VersionSqlRow>(
+                    "SELECT * FROM record_versions \
+                     WHERE record_id > $1 OR (record_id = $1 AND version > $2) \
+                     ORDER BY record_id, version LIMIT $3",
+                )
+                .bind(id)
+                .bind(version)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn consent(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<meditrustal_domain::ConsentGrant>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::ConsentSqlRow>("SELECT * FROM consents WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .map(TryInto::try_into)
+                    .transpose()
+            }
+
+            async fn consents(
+                &self,
+                patient: Option<meditrustal_domain::UserId>,
+                grantee: Option<meditrustal_domain::UserId>,
+            ) -> Result<Vec<meditrustal_domain::ConsentGrant>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::ConsentSqlRow>(
+                    "SELECT * FROM consents WHERE ($1 IS NULL OR patient_id = $1) \
+                     AND ($2 IS NULL OR grantee_id = $2) ORDER BY created_at DESC, id",
+                )
+                .bind(patient.map(|p| p.0))
+                .bind(grantee.map(|g| g.0))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn access_request(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::AccessRequest>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::AccessRequestSqlRow>(
+                    "SELECT * FROM access_requests WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn access_requests(
+                &self,
+                patient: Option<meditrustal_domain::UserId>,
+                doctor: Option<meditrustal_domain::UserId>,
+            ) -> Result<Vec<$crate::AccessRequest>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::AccessRequestSqlRow>(
+                    "SELECT * FROM access_requests WHERE ($1 IS NULL OR patient_id = $1) \
+                     AND ($2 IS NULL OR doctor_id = $2) ORDER BY created_at DESC, id",
+                )
+                .bind(patient.map(|p| p.0))
+                .bind(doctor.map(|d| d.0))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn emergency_grants(
+                &self,
+                patient: meditrustal_domain::UserId,
+                doctor: meditrustal_domain::UserId,
+            ) -> Result<Vec<meditrustal_domain::EmergencyGrant>, $crate::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::records::EmergencySqlRow>(
+                    "SELECT * FROM emergency_grants WHERE patient_id = $1 AND doctor_id = $2 \
+                     ORDER BY created_at DESC",
+                )
+                .bind(patient.0)
+                .bind(doctor.0)
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn notifications(
+                &self,
+                user: meditrustal_domain::UserId,
+                page: $crate::Page,
+            ) -> Result<Vec<$crate::Notification>, $crate::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::records::NotificationSqlRow>(
+                    "SELECT * FROM notifications WHERE user_id = $1 \
+                     ORDER BY created_at DESC, id LIMIT $2 OFFSET $3",
+                )
+                .bind(user.0)
+                .bind(i64::from(page.limit))
+                .bind(i64::from(page.offset))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::LedgerStore for $store {
+            async fn commit(
+                &self,
+                change: $crate::Change,
+                signer: &meditrustal_ledger::SigningKey,
+                timestamp_ms: u64,
+            ) -> Result<$crate::Committed, $crate::StoreError> {
+                let _writer = self.exclusive_writer().await;
+                let mut tx = self.pool.begin().await?;
+                Self::lock_ledger(&mut tx).await?;
+                let size: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM ledger_leaves")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let first = u64::try_from(size).map_err(|_| $crate::StoreError::Corrupt {
+                    table: "ledger_leaves",
+                    column: "leaf_index",
+                })?;
+                let mut nodes = std::collections::HashMap::new();
+                for (offset, event) in (0u64..).zip(&change.events) {
+                    let index = first + offset;
+                    let plan = meditrustal_ledger::append_plan(index)?;
+                    for id in plan.nodes() {
+                        if !nodes.contains_key(id) {
+                            nodes.insert(*id, fetch_node(&mut *tx, *id).await?);
+                        }
+                    }
+                    let created = plan.assemble(meditrustal_ledger::leaf_hash(&event.entry), &nodes)?;
+                    sqlx::query(
+                        "INSERT INTO ledger_leaves (leaf_index, leaf_data, kind, actor_id, patient_id, \
+                         record_id, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind($crate::records::to_i64(index, "ledger_leaves", "leaf_index")?)
+                    .bind(&event.entry)
+                    .bind(&event.kind)
+                    .bind(event.actor.map(|a| a.0))
+                    .bind(event.patient.map(|p| p.0))
+                    .bind(event.record.map(|r| r.0))
+                    .bind(&event.outcome)
+                    .bind(event.at)
+                    .execute(&mut *tx)
+                    .await?;
+                    for (id, hash) in created {
+                        sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                            .bind(i64::from(id.level))
+                            .bind($crate::records::to_i64(id.index, "ledger_nodes", "idx")?)
+                            .bind(&hash.0[..])
+                            .execute(&mut *tx)
+                            .await?;
+                        nodes.insert(id, hash);
+                    }
+                }
+                for write in change.writes {
+                    apply_write(&mut *tx, write, first).await?;
+                }
+                let new_size = first + change.events.len() as u64;
+                let head = if change.events.is_empty() {
+                    latest_head(&mut *tx).await?.ok_or($crate::StoreError::EmptyChange)?
+                } else {
+                    let plan = meditrustal_ledger::root_plan(new_size);
+                    for id in plan.nodes() {
+                        if !nodes.contains_key(id) {
+                            nodes.insert(*id, fetch_node(&mut *tx, *id).await?);
+                        }
+                    }
+                    let head = meditrustal_ledger::TreeHead {
+                        tree_size: new_size,
+                        root: plan.assemble(&nodes)?,
+                        timestamp_ms,
+                    };
+                    let signed = meditrustal_ledger::sign(signer, head);
+                    sqlx::query(
+                        "INSERT INTO ledger_tree_heads (tree_size, root, timestamp_ms, signature) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind($crate::records::to_i64(new_size, "ledger_tree_heads", "tree_size")?)
+                    .bind(&signed.head.root.0[..])
+                    .bind($crate::records::to_i64(timestamp_ms, "ledger_tree_heads", "timestamp_ms")?)
+                    .bind(&signed.signature.to_bytes()[..])
+                    .execute(&mut *tx)
+                    .await?;
+                    signed
+                };
+                tx.commit().await?;
+                Ok($crate::Committed { first_leaf: first, head })
+            }
+
+            async fn latest_tree_head(
+                &self,
+            ) -> Result<Option<meditrustal_ledger::SignedTreeHead>, $crate::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                latest_head(&mut *conn).await
+            }
+
+            async fn tree_head(
+                &self,
+                tree_size: u64,
+            ) -> Result<Option<meditrustal_ledger::SignedTreeHead>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::ledger::TreeHeadSqlRow>(
+                    "SELECT * FROM ledger_tree_heads WHERE tree_size = $1",
+                )
+                .bind($crate::records::to_i64(tree_size, "ledger_tree_heads", "tree_size")?)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn tree_heads(
+                &self,
+            ) -> Result<Vec<meditrustal_ledger::SignedTreeHead>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::ledger::TreeHeadSqlRow>(
+                    "SELECT * FROM ledger_tree_heads ORDER BY tree_size",
+                )
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn leaves(
+                &self,
+                from: u64,
+                limit: u32,
+            ) -> Result<Vec<$crate::LeafRow>, $crate::StoreError> {
+                let rows = sqlx::query_as::<_, $crate::ledger::LeafSqlRow>(
+                    "SELECT * FROM ledger_leaves WHERE leaf_index >= $1 ORDER BY leaf_index LIMIT $2",
+                )
+                .bind($crate::records::to_i64(from, "ledger_leaves", "leaf_index")?)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn audit_events(
+                &self,
+                filter: $crate::AuditFilter,
+                page: $crate::Page,
+            ) -> Result<Vec<$crate::LeafRow>, $crate::StoreError> {
+                let (patient, actor) = match filter {
+                    $crate::AuditFilter::Patient(p) => (Some(p.0), None),
+                    $crate::AuditFilter::Actor(a) => (None, Some(a.0)),
+                    $crate::AuditFilter::All => (None, None),
+                };
+                let rows = sqlx::query_as::<_, $crate::ledger::LeafSqlRow>(
+                    "SELECT * FROM ledger_leaves WHERE ($1 IS NULL OR patient_id = $1) \
+                     AND ($2 IS NULL OR actor_id = $2) ORDER BY leaf_index DESC LIMIT $3 OFFSET $4",
+                )
+                .bind(patient)
+                .bind(actor)
+                .bind(i64::from(page.limit))
+                .bind(i64::from(page.offset))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows.into_iter().map(Into::into).collect())
+            }
+
+            async fn nodes(
+                &self,
+                ids: &[meditrustal_ledger::NodeId],
+            ) -> Result<std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>, $crate::StoreError> {
+                let mut conn = self.pool.acquire().await?;
+                let mut found = std::collections::HashMap::with_capacity(ids.len());
+                for id in ids {
+                    found.insert(*id, fetch_node(&mut *conn, *id).await?);
+                }
+                Ok(found)
+            }
+        }
+
+        async fn fetch_node(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            id: meditrustal_ledger::NodeId,
+        ) -> Result<meditrustal_ledger::Hash, $crate::StoreError> {
+            let hash: Option<Vec<u8>> =
+                sqlx::query_scalar("SELECT hash FROM ledger_nodes WHERE level = $1 AND idx = $2")
+                    .bind(i64::from(id.level))
+                    .bind($crate::records::to_i64(id.index, "ledger_nodes", "idx")?)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            let bytes: [u8; 32] = hash
+                .and_then(|h| h.try_into().ok())
+                .ok_or($crate::StoreError::Corrupt { table: "ledger_nodes", column: "hash" })?;
+            Ok(meditrustal_ledger::Hash(bytes))
+        }
+
+        async fn latest_head(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+        ) -> Result<Option<meditrustal_ledger::SignedTreeHead>, $crate::StoreError> {
+            sqlx::query_as::<_, $crate::ledger::TreeHeadSqlRow>(
+                "SELECT * FROM ledger_tree_heads ORDER BY tree_size DESC LIMIT 1",
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(TryInto::try_into)
+            .transpose()
+        }
+
+        async fn apply_write(
+            tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            write: $crate::Write,
+            first_leaf: u64,
+        ) -> Result<(), $crate::StoreError> {
+            use $crate::Write as W;
+            match write {
+                W::CreateRecord(record) => {
+                    let v = &record.first_version;
+                    sqlx::query(
+                        "INSERT INTO records (id, patient_id, category, current_version, created_by, \
+                         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                    )
+                    .bind(record.id.0)
+                    .bind(record.patient.0)
+                    .bind(record.category.as_str())
+                    .bind(i64::from(v.version))
+                    .bind(v.created_by.0)
+                    .bind(v.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_version(tx, &record.first_version, first_leaf).await
+                }
+                W::AddRecordVersion { version, expected_current } => {
+                    let updated = sqlx::query(
+                        "UPDATE records SET current_version = $2, updated_at = $3 \
+                         WHERE id = $1 AND current_version = $4",
+                    )
+                    .bind(version.record_id.0)
+                    .bind(i64::from(version.version))
+                    .bind(version.created_at)
+                    .bind(i64::from(expected_current))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated != 1 {
+                        return Err($crate::StoreError::Stale { what: "record" });
+                    }
+                    insert_version(tx, &version, first_leaf).await
+                }
+                W::InsertConsent(c) => {
+                    sqlx::query(
+                        "INSERT INTO consents (id, patient_id, grantee_id, scope, purposes, allow_write, \
+                         created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(c.id)
+                    .bind(c.patient.0)
+                    .bind(c.grantee.0)
+                    .bind($crate::records::scope_json(&c.scope)?)
+                    .bind($crate::records::purposes_json(&c.purposes)?)
+                    .bind(c.allow_write)
+                    .bind(c.created_at)
+                    .bind(c.expires_at)
+                    .bind(c.revoked_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::RevokeConsent { id, at } => {
+                    let updated = sqlx::query(
+                        "UPDATE consents SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "consent" }) }
+                }
+                W::InsertAccessRequest(r) => {
+                    sqlx::query(
+                        "INSERT INTO access_requests (id, doctor_id, patient_id, scope, purpose, reason, \
+                         status, consent_id, created_at, decided_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(r.id)
+                    .bind(r.doctor.0)
+                    .bind(r.patient.0)
+                    .bind($crate::records::scope_json(&r.scope)?)
+                    .bind(r.purpose.as_str())
+                    .bind(&r.reason)
+                    .bind(r.status.as_str())
+                    .bind(r.consent_id)
+                    .bind(r.created_at)
+                    .bind(r.decided_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::DecideAccessRequest { id, status, consent_id, at } => {
+                    let updated = sqlx::query(
+                        "UPDATE access_requests SET status = $2, consent_id = $3, decided_at = $4 \
+                         WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(id)
+                    .bind(status.as_str())
+                    .bind(consent_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "access request" }) }
+                }
+                W::InsertEmergencyGrant(g) => {
+                    sqlx::query(
+                        "INSERT INTO emergency_grants (id, doctor_id, patient_id, reason, created_at, \
+                         expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(g.id)
+                    .bind(g.doctor.0)
+                    .bind(g.patient.0)
+                    .bind(&g.reason)
+                    .bind(g.created_at)
+                    .bind(g.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::InsertNotification(n) => {
+                    sqlx::query(
+                        "INSERT INTO notifications (id, user_id, kind, payload, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(n.id)
+                    .bind(n.user.0)
+                    .bind(&n.kind)
+                    .bind(&n.payload)
+                    .bind(n.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+            }
+        }
+
+        async fn insert_version(
+            tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            v: &$crate::NewRecordVersion,
+            first_leaf: u64,
+        ) -> Result<(), $crate::StoreError> {
+            let leaf = first_leaf + v.event as u64;
+            sqlx::query(
+                "INSERT INTO record_versions (record_id, version, content_type, size_bytes, sealed, \
+                 commitment_salt, leaf_index, created_by, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(v.record_id.0)
+            .bind(i64::from(v.version))
+            .bind(&v.content_type)
+            .bind($crate::records::to_i64(v.size_bytes, "record_versions", "size_bytes")?)
+            .bind(&v.sealed)
+            .bind(&v.commitment_salt[..])
+            .bind($crate::records::to_i64(leaf, "record_versions", "leaf_index")?)
+            .bind(v.created_by.0)
+            .bind(v.created_at)
+            .execute(&mut *tx)
+            .await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use data_store;
