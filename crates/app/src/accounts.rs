@@ -327,7 +327,7 @@ fn ensure_may_sign_in(user: &User) -> Result<(), AppError> {
     }
 }
 
-fn authorize(actor: &Actor, action: Action, resource: Resource) -> Result<(), AppError> {
+pub(crate) fn authorize(actor: &Actor, action: Action, resource: Resource) -> Result<(), AppError> {
     match policy::decide(actor, action, resource) {
         Decision::Allow => Ok(()),
         Decision::Deny => {

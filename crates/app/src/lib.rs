@@ -3,6 +3,7 @@
 //! [`App`]'s methods and map [`AppError`] to their own error formats.
 
 mod accounts;
+mod cdss;
 mod clock;
 mod error;
 mod passwords;
@@ -19,6 +20,7 @@ use meditrustal_store::Store;
 pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_id};
 pub use clock::{Clock, SystemClock};
 pub use error::AppError;
+pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use policy::Actor;
 pub use throttle::ThrottleLimits;
 pub use tokens::{AccessClaims, JwtSecret};

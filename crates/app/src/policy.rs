@@ -20,6 +20,8 @@ pub enum Action {
     ListAccounts,
     /// Approve, suspend or reactivate an account.
     ChangeAccountStatus,
+    /// Compute a clinical score from inputs the actor supplies (no patient data involved).
+    ComputeScore,
 }
 
 /// What the action is about.
@@ -44,12 +46,21 @@ pub fn decide(actor: &Actor, action: Action, resource: Resource) -> Decision {
         (Action::ChangeAccountStatus, Resource::Account(target)) => {
             actor.role == Role::Admin && target != actor.user_id
         }
+        (Action::ComputeScore, Resource::System) => scoring_allowed(actor.role),
         _ => false,
     };
     if allowed {
         Decision::Allow
     } else {
         Decision::Deny
+    }
+}
+
+/// A score is a calculator over the caller's own inputs, so every role may use it. Spelled
+/// out per role so that a new role has to be decided here rather than allowed by default.
+fn scoring_allowed(role: Role) -> bool {
+    match role {
+        Role::Patient | Role::Doctor | Role::Researcher | Role::Admin => true,
     }
 }
 
@@ -110,6 +121,23 @@ mod tests {
             decide(&admin, Action::ChangeAccountStatus, own),
             Decision::Deny
         );
+    }
+
+    #[test]
+    fn every_role_may_compute_scores_but_only_as_a_system_action() {
+        for role in Role::ALL {
+            let who = actor(role);
+            assert_eq!(
+                decide(&who, Action::ComputeScore, Resource::System),
+                Decision::Allow,
+                "{role:?}"
+            );
+            assert_eq!(
+                decide(&who, Action::ComputeScore, Resource::Account(who.user_id)),
+                Decision::Deny,
+                "{role:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Registration, login, tokens"),
         (name = "admin", description = "Account administration (admins only)"),
+        (name = "cdss", description = "Clinical decision support: published scores with their explanation"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

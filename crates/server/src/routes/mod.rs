@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cdss;
 pub mod health;
 pub mod me;
 

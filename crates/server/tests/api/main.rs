@@ -9,4 +9,5 @@ mod helpers;
 mod accounts;
 mod admin;
 mod bad_input;
+mod cdss;
 mod operations;
