@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use meditrustal_clinical::ScoreError;
 use meditrustal_domain::ValidationError;
 use meditrustal_store::StoreError;
 
@@ -37,6 +38,9 @@ pub enum AppError {
     Integrity(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// A clinical score could not be computed from the given inputs; names the field.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
     #[error("too many attempts; try again later")]
     Throttled { retry_after: Duration },
     /// Details go to the log only; the client sees a generic message.

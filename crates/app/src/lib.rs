@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod audit;
+mod cdss;
 mod clock;
 mod consents;
 mod error;
@@ -28,6 +29,7 @@ pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock};
 pub use consents::{AccessRequestInput, ConsentInput, EMERGENCY_ACCESS};
 pub use error::AppError;
+pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
 pub use policy::Actor;
 pub use records::{RecordContent, RecordProof, RecordUpload, content_commitment};

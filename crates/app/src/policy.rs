@@ -43,6 +43,8 @@ pub enum Action {
     DeclareEmergency,
     /// Read audit events (of the resource: a patient's data, one's own actions, or all).
     ReadAudit,
+    /// Compute a clinical score from inputs the actor supplies (no patient data involved).
+    ComputeScore,
 }
 
 /// What the action is about.
@@ -170,6 +172,7 @@ pub fn decide(
         }
         (A::ReadAudit, R::Account(owner)) => allow_if(owner == me, Basis::Owner),
         (A::ReadAudit, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::ComputeScore, R::System) => allow_if(scoring_allowed(actor.role), Basis::Role),
         (A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords, _) => {
             decide_clinical(actor, action, resource, context)
         }
@@ -243,6 +246,14 @@ fn doctor_access(
         _ => return Decision::Deny(Denial::Forbidden),
     };
     granted.map_or(Decision::Deny(Denial::ConsentRequired), Decision::Allow)
+}
+
+/// A calculator holds no patient data, so every role may use it; listing each role keeps a
+/// future role from being allowed by default.
+fn scoring_allowed(role: Role) -> bool {
+    match role {
+        Role::Patient | Role::Doctor | Role::Researcher | Role::Admin => true,
+    }
 }
 
 #[cfg(test)]

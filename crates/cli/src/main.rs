@@ -1,10 +1,16 @@
 //! `meditrustal`: the one binary that runs and administers the platform.
 
 mod admin;
+mod bad_input;
 mod config;
 mod demo;
 mod keys;
+mod model;
+mod score;
 mod serve;
+mod training_data;
+
+use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
@@ -34,15 +40,20 @@ enum Command {
     Admin(admin::AdminCommand),
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Compute a published clinical score (NEWS2, qSOFA, SOFA, CURB-65 …) from JSON inputs.
+    Score(score::ScoreArgs),
+    /// Train and apply explainable logistic risk models.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let file = FileSettings::load(cli.global.config.as_deref())?;
     let settings = Settings::resolve(&cli.global, &file)?;
     init_logging(&settings);
-    match cli.command {
+    let outcome = match cli.command {
         Command::Serve(args) => serve::run(&settings, &file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;
@@ -55,6 +66,17 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", meditrustal_server::openapi_json()?);
             Ok(())
         }
+        Command::Score(args) => score::run(&args),
+        Command::Model(command) => model::run(&command),
+    };
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // Input the user can correct: a plain message and status 2, not a failure report.
+        Err(err) if err.downcast_ref::<bad_input::BadInput>().is_some() => {
+            eprintln!("error: {err:#}");
+            Ok(ExitCode::from(bad_input::EXIT_STATUS))
+        }
+        Err(err) => Err(err),
     }
 }
 

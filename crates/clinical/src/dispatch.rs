@@ -1,6 +1,7 @@
 //! The single entry point used by the HTTP API and the CLI: a score name and a JSON
 //! object of inputs (names of clinical-references.md §10) in, a `ScoreResult` out.
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::ScoreError;
@@ -27,6 +28,76 @@ pub const SCORE_NAMES: [&str; 14] = [
     egfr::KDIGO_NAME,
     framingham::NAME,
     china_par::NAME,
+];
+
+/// One entry of the score catalogue: what a client needs to pick a score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ScoreInfo {
+    /// The name [`score`] accepts (clinical-references.md §10).
+    pub name: &'static str,
+    /// One line: what the score estimates and for whom.
+    pub description: &'static str,
+}
+
+/// Every score [`score`] accepts, in the order of [`SCORE_NAMES`], with a description for
+/// listings (the API's `GET /cdss/scores`, the CLI's `score --list`).
+pub const SCORE_CATALOGUE: [ScoreInfo; 14] = [
+    ScoreInfo {
+        name: news2::NAME,
+        description: "National Early Warning Score 2 (RCP 2017): acute-illness severity from seven vital-sign parameters, adults ≥ 16",
+    },
+    ScoreInfo {
+        name: qsofa::NAME,
+        description: "quick SOFA (Sepsis-3): respiratory rate, mentation and systolic pressure; ≥ 2 flags suspected sepsis at risk of poor outcome",
+    },
+    ScoreInfo {
+        name: sirs::NAME,
+        description: "Systemic inflammatory response syndrome criteria (ACCP/SCCM 1992): temperature, heart rate, breathing, white cells",
+    },
+    ScoreInfo {
+        name: sofa::NAME,
+        description: "Sequential Organ Failure Assessment (Vincent 1996): six organ systems, 0–4 points each",
+    },
+    ScoreInfo {
+        name: sofa_delta::NAME,
+        description: "Sepsis-3 organ dysfunction: rise of SOFA by ≥ 2 points from baseline",
+    },
+    ScoreInfo {
+        name: cha2ds2_vasc::NAME,
+        description: "CHA2DS2-VASc: stroke risk in atrial fibrillation",
+    },
+    ScoreInfo {
+        name: has_bled::NAME,
+        description: "HAS-BLED (Pisters 2010): one-year major bleeding risk on anticoagulation in atrial fibrillation",
+    },
+    ScoreInfo {
+        name: curb65::NAME,
+        description: "CURB-65: severity of community-acquired pneumonia",
+    },
+    ScoreInfo {
+        name: gcs::NAME,
+        description: "Glasgow Coma Scale: eye, verbal and motor response (3–15)",
+    },
+    ScoreInfo {
+        name: cdrs::NAME,
+        description: "New Chinese Diabetes Risk Score: screening for undiagnosed type 2 diabetes, ages 20–74",
+    },
+    ScoreInfo {
+        name: egfr::NAME,
+        description: "eGFR by the race-free CKD-EPI 2021 creatinine equation, mL/min/1.73 m², adults",
+    },
+    ScoreInfo {
+        name: egfr::KDIGO_NAME,
+        description: "KDIGO chronic kidney disease G and A categories from eGFR and albumin/creatinine ratio",
+    },
+    ScoreInfo {
+        name: framingham::NAME,
+        description: "Framingham general cardiovascular disease 10-year risk (D'Agostino 2008), ages 30–74",
+    },
+    ScoreInfo {
+        name: china_par::NAME,
+        description: "China-PAR 10-year ASCVD risk: inputs are validated but no risk is computed until its coefficients are verified",
+    },
 ];
 
 /// Reads the input with `read`, rejects unknown fields, then scores it with `run`.
@@ -72,5 +143,23 @@ pub fn score(name: &str, input: &Value) -> Result<ScoreResult, ScoreError> {
         _ => Err(ScoreError::UnknownScore {
             name: name.to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_lists_every_name_in_order() {
+        let catalogue: Vec<&str> = SCORE_CATALOGUE.iter().map(|info| info.name).collect();
+        assert_eq!(catalogue, SCORE_NAMES.to_vec());
+        for info in SCORE_CATALOGUE {
+            assert!(
+                !info.description.trim().is_empty(),
+                "{} has no description",
+                info.name
+            );
+        }
     }
 }

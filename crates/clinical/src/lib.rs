@@ -45,7 +45,7 @@ pub mod scores;
 pub mod units;
 mod validate;
 
-pub use dispatch::{SCORE_NAMES, score};
+pub use dispatch::{SCORE_CATALOGUE, SCORE_NAMES, ScoreInfo, score};
 pub use error::ScoreError;
 pub use result::{Band, Component, PossibleRange, Reference, ScoreResult};
 

@@ -10,7 +10,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use meditrustal_app::AppError;
+use meditrustal_app::{AppError, ScoreError};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -182,6 +182,7 @@ impl From<AppError> for ApiError {
             AppError::NotFound { what } => {
                 ApiError::new(S::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
             }
+            AppError::Score(score_error) => score_error.into(),
             AppError::Throttled { retry_after } => {
                 let mut api =
                     ApiError::new(S::TOO_MANY_REQUESTS, "TOO_MANY_ATTEMPTS", err.to_string())
@@ -195,6 +196,48 @@ impl From<AppError> for ApiError {
                 ApiError::for_status(S::INTERNAL_SERVER_ERROR)
             }
         }
+    }
+}
+
+impl From<ScoreError> for ApiError {
+    /// An unknown score is a missing resource (404); everything else is about the inputs
+    /// (422, one code) with `details.kind` saying what is wrong and `details.field` which
+    /// field, so a form can point at it.
+    fn from(err: ScoreError) -> Self {
+        use StatusCode as S;
+        let message = err.to_string();
+        let details = match &err {
+            ScoreError::UnknownScore { name } => {
+                return ApiError::new(S::NOT_FOUND, "UNKNOWN_SCORE", truncate(&message))
+                    .with_details(json!({ "score": truncate(name) }));
+            }
+            ScoreError::NotVerified { score, reason } => {
+                return ApiError::new(S::UNPROCESSABLE_ENTITY, "SCORE_NOT_VERIFIED", message)
+                    .with_details(json!({ "score": score, "reason": reason }));
+            }
+            ScoreError::NotAnObject => json!({ "kind": "not_an_object" }),
+            ScoreError::MissingField { field } => {
+                json!({ "kind": "missing_field", "field": field })
+            }
+            ScoreError::WrongType { field, expected } => {
+                json!({ "kind": "wrong_type", "field": field, "expected": expected })
+            }
+            ScoreError::InvalidInput { field, reason } => {
+                json!({ "kind": "invalid_value", "field": field, "reason": reason })
+            }
+            ScoreError::UnknownField { field } => {
+                json!({ "kind": "unknown_field", "field": truncate(field) })
+            }
+            ScoreError::ConflictingFields { field, other } => {
+                json!({ "kind": "conflicting_fields", "field": field, "other": other })
+            }
+        };
+        ApiError::new(
+            S::UNPROCESSABLE_ENTITY,
+            "INVALID_SCORE_INPUT",
+            truncate(&message),
+        )
+        .with_details(details)
     }
 }
 

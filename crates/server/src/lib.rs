@@ -120,6 +120,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::admin::list_users))
         .routes(routes!(routes::admin::approve_user))
         .routes(routes!(routes::admin::suspend_user))
+        .routes(routes!(routes::cdss::list_scores))
+        .routes(routes!(routes::cdss::compute_score))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
         .routes(routes!(

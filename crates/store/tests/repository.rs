@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use meditrustal_domain::{Did, Email, Role, UserId, UserStatus, Username};
 use meditrustal_ledger::{MemoryTree, SigningKey};
-use meditrustal_store::{Change, LeafRow, LedgerEvent, NewRefreshToken, NewUser, Page, Store, StoreError, TokenRotation, Write};
+use meditrustal_store::{
+    Change, LeafRow, LedgerEvent, NewRefreshToken, NewUser, Page, Store, StoreError, TokenRotation,
+    Write,
+};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -372,16 +375,35 @@ fn event(patient: UserId, n: u64) -> LedgerEvent {
 }
 
 async fn concurrent_commits_are_totally_ordered(backend: TestBackend) {
-    let Some((_db, store)) = store(backend).await else { return };
-    let patient = store.insert_user(&new_user("ordered", Role::Patient)).await.unwrap().id;
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let patient = store
+        .insert_user(&new_user("ordered", Role::Patient))
+        .await
+        .unwrap()
+        .id;
     let key = SigningKey::from_bytes(&[9; 32]);
     let mut tasks = Vec::new();
     for worker in 0..8u64 {
         let (store, key) = (store.clone(), key.clone());
         tasks.push(tokio::spawn(async move {
             for i in 0..10u64 {
-                let events = vec![event(patient, worker * 100 + i), event(patient, worker * 100 + i + 50)];
-                store.commit(Change { writes: vec![], events }, &key, 1).await.unwrap();
+                let events = vec![
+                    event(patient, worker * 100 + i),
+                    event(patient, worker * 100 + i + 50),
+                ];
+                store
+                    .commit(
+                        Change {
+                            writes: vec![],
+                            events,
+                        },
+                        &key,
+                        1,
+                    )
+                    .await
+                    .unwrap();
             }
         }));
     }
@@ -391,7 +413,11 @@ async fn concurrent_commits_are_totally_ordered(backend: TestBackend) {
     let leaves = store.leaves(0, 1000).await.unwrap();
     assert_eq!(leaves.len(), 160);
     let indices: Vec<u64> = leaves.iter().map(|l| l.leaf_index).collect();
-    assert_eq!(indices, (0..160).collect::<Vec<_>>(), "no gaps, no duplicates");
+    assert_eq!(
+        indices,
+        (0..160).collect::<Vec<_>>(),
+        "no gaps, no duplicates"
+    );
     // Each commit's two entries are adjacent: appends never interleave.
     for pair in leaves.chunks(2) {
         let n = |l: &LeafRow| String::from_utf8(l.entry.clone()).unwrap();
@@ -411,19 +437,47 @@ async fn concurrent_commits_are_totally_ordered(backend: TestBackend) {
 }
 
 fn parse_n(entry: &str) -> u64 {
-    entry.rsplit(':').next().unwrap().trim_end_matches('}').parse().unwrap()
+    entry
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches('}')
+        .parse()
+        .unwrap()
 }
 
 async fn stale_writes_roll_back_the_whole_change(backend: TestBackend) {
-    let Some((_db, store)) = store(backend).await else { return };
-    let patient = store.insert_user(&new_user("stale.p", Role::Patient)).await.unwrap().id;
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let patient = store
+        .insert_user(&new_user("stale.p", Role::Patient))
+        .await
+        .unwrap()
+        .id;
     let key = SigningKey::from_bytes(&[3; 32]);
-    let revoke = Write::RevokeConsent { id: Uuid::now_v7(), at: now() };
+    let revoke = Write::RevokeConsent {
+        id: Uuid::now_v7(),
+        at: now(),
+    };
     let err = store
-        .commit(Change { writes: vec![revoke], events: vec![event(patient, 1)] }, &key, 1)
+        .commit(
+            Change {
+                writes: vec![revoke],
+                events: vec![event(patient, 1)],
+            },
+            &key,
+            1,
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Stale { what: "consent" }), "{err:?}");
-    assert!(store.leaves(0, 10).await.unwrap().is_empty(), "the ledger entry was rolled back too");
+    assert!(
+        matches!(err, StoreError::Stale { what: "consent" }),
+        "{err:?}"
+    );
+    assert!(
+        store.leaves(0, 10).await.unwrap().is_empty(),
+        "the ledger entry was rolled back too"
+    );
     assert!(store.latest_tree_head().await.unwrap().is_none());
 }

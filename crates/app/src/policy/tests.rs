@@ -353,3 +353,28 @@ fn consents_are_managed_only_by_their_patient() {
         Decision::Deny(_)
     ));
 }
+
+#[test]
+fn every_role_may_compute_scores_but_only_as_a_system_action() {
+    let context = Context::bare(now());
+    for role in Role::ALL {
+        let who = actor(role);
+        assert_eq!(
+            decide(&who, Action::ComputeScore, Resource::System, &context),
+            Decision::Allow(Basis::Role),
+            "{role:?}"
+        );
+        assert!(
+            matches!(
+                decide(
+                    &who,
+                    Action::ComputeScore,
+                    Resource::Account(who.user_id),
+                    &context
+                ),
+                Decision::Deny(_)
+            ),
+            "{role:?}"
+        );
+    }
+}

@@ -88,6 +88,19 @@ pub fn auroc_bootstrap(
     level: f64,
     rng: &mut impl RngCore,
 ) -> Result<Interval, ModelError> {
+    auroc_bootstrap_with_progress(scores, labels, resamples, level, rng, |_| {})
+}
+
+/// [`auroc_bootstrap`] that calls `on_resample(done)` after each resample, so a caller can
+/// show progress on large data; the interval is the same as without it.
+pub fn auroc_bootstrap_with_progress(
+    scores: &[f64],
+    labels: &[bool],
+    resamples: usize,
+    level: f64,
+    rng: &mut impl RngCore,
+    mut on_resample: impl FnMut(usize),
+) -> Result<Interval, ModelError> {
     let estimate = auroc(scores, labels)?;
     if !(level > 0.0 && level < 1.0) {
         return Err(ModelError::InvalidParameter {
@@ -104,7 +117,7 @@ pub fn auroc_bootstrap(
     let n = scores.len();
     let mut values = Vec::with_capacity(resamples);
     let (mut s, mut y) = (vec![0.0; n], vec![false; n]);
-    for _ in 0..resamples {
+    for done in 1..=resamples {
         for (slot_s, slot_y) in s.iter_mut().zip(y.iter_mut()) {
             let i = uniform_index(rng, n);
             *slot_s = scores.get(i).copied().unwrap_or(0.0);
@@ -113,6 +126,7 @@ pub fn auroc_bootstrap(
         if let Ok(a) = auroc(&s, &y) {
             values.push(a);
         }
+        on_resample(done);
     }
     if values.is_empty() {
         return Err(ModelError::SingleClass);
@@ -251,6 +265,28 @@ mod tests {
         assert_eq!(bins[1].observed_rate, Some(0.5));
         assert_eq!(bins[9].count, 2);
         assert_eq!(bins[5].mean_predicted, None);
+    }
+
+    #[test]
+    fn bootstrap_progress_reports_each_resample_without_changing_the_interval() {
+        use rand_chacha::ChaCha8Rng;
+        use rand_core::SeedableRng;
+        let scores = [0.1, 0.4, 0.35, 0.8, 0.2, 0.9, 0.6, 0.3];
+        let labels = [false, false, true, true, false, true, true, false];
+        let plain =
+            auroc_bootstrap(&scores, &labels, 50, 0.9, &mut ChaCha8Rng::seed_from_u64(7)).unwrap();
+        let mut seen = Vec::new();
+        let observed = auroc_bootstrap_with_progress(
+            &scores,
+            &labels,
+            50,
+            0.9,
+            &mut ChaCha8Rng::seed_from_u64(7),
+            |done| seen.push(done),
+        )
+        .unwrap();
+        assert_eq!(observed, plain);
+        assert_eq!(seen, (1..=50).collect::<Vec<_>>());
     }
 
     #[test]

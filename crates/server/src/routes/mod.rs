@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod cdss;
 pub mod consents;
 pub mod health;
 pub mod me;

@@ -201,6 +201,49 @@ impl TestApp {
     }
 }
 
+/// Sends a request whose body the server will refuse part-way (too large), writing the body
+/// from a separate task while reading the answer: an HTTP/1.1 server may answer and close
+/// before the body is fully sent, which makes an ordinary client report a broken pipe
+/// instead of the answer. Returns the status and the JSON body.
+pub async fn send_oversized(
+    app: &TestApp,
+    target: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let auth = token
+        .map(|t| format!("authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "POST {target} HTTP/1.1\r\nhost: {address}\r\ncontent-type: {content_type}\r\n{auth}content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    let write = tokio::spawn(async move {
+        let _ = writer.write_all(head.as_bytes()).await;
+        let _ = writer.write_all(&body).await;
+    });
+    let mut answer = Vec::new();
+    let _ = reader.read_to_end(&mut answer).await;
+    write.abort();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("an HTTP status line");
+    let json = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .and_then(|b| serde_json::from_str(b).ok())
+        .unwrap_or(Value::Null);
+    (status, json)
+}
+
 /// Checks the error envelope of DESIGN.md §5 and returns its code.
 pub async fn error_code(response: Response, status: StatusCode) -> String {
     assert_eq!(response.status(), status);

@@ -10,5 +10,6 @@ mod rfc9162;
 mod accounts;
 mod admin;
 mod bad_input;
+mod cdss;
 mod operations;
 mod records;

@@ -2,7 +2,7 @@ use meditrustal_testkit::{TestBackend, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, send_oversized};
 use crate::rfc9162;
 
 on_both_backends!(
