@@ -37,8 +37,8 @@ pub struct ServerSettings {
     pub bind: SocketAddr,
     /// Largest JSON body accepted by the API.
     pub max_json_bytes: usize,
-    /// Largest body of any kind (uploads); larger requests are refused before being read.
-    pub max_body_bytes: usize,
+    /// Largest record upload; larger requests are refused before being read.
+    pub max_upload_bytes: usize,
     pub request_timeout: Duration,
 }
 
@@ -47,7 +47,7 @@ impl Default for ServerSettings {
         ServerSettings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             max_json_bytes: 1024 * 1024,
-            max_body_bytes: 26 * 1024 * 1024,
+            max_upload_bytes: routes::records::MAX_RECORD_BYTES,
             request_timeout: Duration::from_secs(30),
         }
     }
@@ -105,12 +105,32 @@ impl Application {
 
 /// The complete OpenAPI document as served at `/api/v1/openapi.json`.
 pub fn openapi_json() -> Result<String, serde_json::Error> {
-    let (_, openapi) = api_routes().split_for_parts();
+    let (_, openapi) = api_routes(&ServerSettings::default()).split_for_parts();
     openapi.to_pretty_json()
 }
 
 /// Every documented route; the OpenAPI document is generated from the same list.
-fn api_routes() -> OpenApiRouter<AppState> {
+///
+/// Each group refuses a body whose Content-Length exceeds its limit before reading any of it
+/// (1 MiB for JSON, 25 MiB for record uploads), so a client is answered 413 at once rather
+/// than after sending megabytes; bodies without a length are cut off at the same limits.
+fn api_routes(settings: &ServerSettings) -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(
+            routes::records::create_record,
+            routes::records::list_records
+        ))
+        .routes(routes!(
+            routes::records::get_record,
+            routes::records::update_record
+        ))
+        .layer(RequestBodyLimitLayer::new(settings.max_upload_bytes));
+    json_routes()
+        .layer(RequestBodyLimitLayer::new(settings.max_json_bytes))
+        .merge(uploads)
+}
+
+fn json_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(routes::auth::register))
         .routes(routes!(routes::auth::login))
@@ -124,14 +144,6 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::cdss::compute_score))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
-        .routes(routes!(
-            routes::records::create_record,
-            routes::records::list_records
-        ))
-        .routes(routes!(
-            routes::records::get_record,
-            routes::records::update_record
-        ))
         .routes(routes!(routes::records::read_content))
         .routes(routes!(routes::records::record_proof))
         .routes(routes!(routes::records::emergency_access))
@@ -155,7 +167,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
 }
 
 fn router(settings: &ServerSettings, state: AppState) -> Router {
-    let (api, openapi) = api_routes().split_for_parts();
+    let (api, openapi) = api_routes(settings).split_for_parts();
 
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -171,7 +183,6 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
             settings.request_timeout,
         ))
         .layer(CatchPanicLayer::new())
-        .layer(RequestBodyLimitLayer::new(settings.max_body_bytes))
         .layer(DefaultBodyLimit::max(settings.max_json_bytes));
 
     api.route("/metrics", get(metrics::expose))

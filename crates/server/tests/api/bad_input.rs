@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, TestApp, error_code, send_oversized};
+use crate::helpers::{PASSWORD, TestApp, announce_oversized, error_code};
 
 on_both_backends!(
     malformed_bodies_are_refused_and_store_nothing,
@@ -48,14 +48,8 @@ async fn malformed_bodies_are_refused_and_store_nothing(backend: TestBackend) {
         let response = send_raw(&app, content_type, body).await;
         assert_eq!(error_code(response, status).await, code, "{what}");
     }
-    let (status, body) = send_oversized(
-        &app,
-        REGISTER,
-        None,
-        "application/json",
-        huge_name.into_bytes(),
-    )
-    .await;
+    let (status, body) =
+        announce_oversized(&app, REGISTER, None, "application/json", huge_name.len()).await;
     assert_eq!(status, 413, "2 MB username");
     assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
     assert_eq!(app.usernames().await, ["admin"], "nothing was stored");

@@ -201,35 +201,36 @@ impl TestApp {
     }
 }
 
-/// Sends a request whose body the server will refuse part-way (too large), writing the body
-/// from a separate task while reading the answer: an HTTP/1.1 server may answer and close
-/// before the body is fully sent, which makes an ordinary client report a broken pipe
-/// instead of the answer. Returns the status and the JSON body.
-pub async fn send_oversized(
+/// Announces a body of `len` bytes and waits for the answer before sending any of it, the
+/// way a client using `Expect: 100-continue` would: the server must refuse an oversized body
+/// from its Content-Length alone. Returns the status and the JSON body.
+pub async fn announce_oversized(
     app: &TestApp,
     target: &str,
     token: Option<&str>,
     content_type: &str,
-    body: Vec<u8>,
+    len: usize,
 ) -> (u16, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let address = app.address.trim_start_matches("http://").to_owned();
-    let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let (mut reader, mut writer) = stream.into_split();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
     let auth = token
         .map(|t| format!("authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     let head = format!(
-        "POST {target} HTTP/1.1\r\nhost: {address}\r\ncontent-type: {content_type}\r\n{auth}content-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
+        "POST {target} HTTP/1.1\r\nhost: {address}\r\ncontent-type: {content_type}\r\n{auth}content-length: {len}\r\nconnection: close\r\n\r\n"
     );
-    let write = tokio::spawn(async move {
-        let _ = writer.write_all(head.as_bytes()).await;
-        let _ = writer.write_all(&body).await;
-    });
+    stream.write_all(head.as_bytes()).await.unwrap();
     let mut answer = Vec::new();
-    let _ = reader.read_to_end(&mut answer).await;
-    write.abort();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the server waited for the body instead of refusing it"
+    );
     let text = String::from_utf8_lossy(&answer).into_owned();
     let status: u16 = text
         .split(' ')

@@ -2,7 +2,7 @@ use meditrustal_testkit::{TestBackend, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, send_oversized};
+use crate::helpers::{TestApp, announce_oversized, error_code};
 use crate::rfc9162;
 
 on_both_backends!(
@@ -431,9 +431,10 @@ async fn uploads_are_checked_and_stored_exactly(backend: TestBackend) {
             "{query} {content_type}"
         );
     }
-    let too_large = vec![b'a'; 25 * 1024 * 1024 + 1];
+    let too_large = 25 * 1024 * 1024 + 1;
     let query = "/api/v1/records?category=clinical-note";
-    let (status, body) = send_oversized(&app, query, Some(&patient), "text/plain", too_large).await;
+    let (status, body) =
+        announce_oversized(&app, query, Some(&patient), "text/plain", too_large).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (413, Some("PAYLOAD_TOO_LARGE"))
