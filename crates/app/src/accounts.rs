@@ -230,6 +230,23 @@ impl App {
         })
     }
 
+    /// Acts as an active account without its password: for operator tools on the server
+    /// itself (demo seeding), never reachable over HTTP.
+    pub async fn act_as(&self, username: &str) -> Result<Actor, AppError> {
+        let name = Username::parse(username)?;
+        let user = self
+            .store
+            .user_by_username(&name)
+            .await?
+            .ok_or(AppError::NotFound { what: "user" })?;
+        ensure_may_sign_in(&user)?;
+        Ok(Actor {
+            user_id: user.id,
+            role: user.role,
+            did: user.did,
+        })
+    }
+
     pub async fn me(&self, actor: &Actor) -> Result<User, AppError> {
         authorize(
             actor,

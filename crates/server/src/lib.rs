@@ -142,6 +142,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::admin::suspend_user))
         .routes(routes!(routes::cdss::list_scores))
         .routes(routes!(routes::cdss::compute_score))
+        .routes(routes!(routes::health::landing))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::records::read_content))

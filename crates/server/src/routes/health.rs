@@ -35,3 +35,25 @@ pub async fn readyz(State(app): State<App>) -> Result<axum::Json<Health>, ApiErr
         }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct Landing {
+    pub name: &'static str,
+    pub version: &'static str,
+    /// Where to start: the API documentation.
+    pub docs: &'static str,
+    pub openapi: &'static str,
+    pub health: &'static str,
+}
+
+/// What this server is and where its documentation lives.
+#[utoipa::path(get, path = "/", tag = "operations", responses((status = 200, body = Landing)))]
+pub async fn landing() -> axum::Json<Landing> {
+    axum::Json(Landing {
+        name: "MediTrustAl",
+        version: env!("CARGO_PKG_VERSION"),
+        docs: "/api/docs",
+        openapi: "/api/v1/openapi.json",
+        health: "/healthz",
+    })
+}
