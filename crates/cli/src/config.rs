@@ -110,9 +110,11 @@ impl Settings {
             .clone()
             .or_else(|| file.data_dir.clone())
             .unwrap_or_else(|| PathBuf::from("./data"));
+        // An empty DATABASE_URL (exported but unset) means "not given", not a URL.
         let database_url = args
             .database_url
             .clone()
+            .filter(|url| !url.trim().is_empty())
             .or_else(|| file.database_url.clone())
             .unwrap_or_else(|| sqlite_url(&data_dir));
         let defaults = AuthSettings::default();

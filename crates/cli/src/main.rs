@@ -2,6 +2,7 @@
 
 mod admin;
 mod bad_input;
+mod bench;
 mod config;
 mod demo;
 mod keys;
@@ -45,6 +46,8 @@ enum Command {
     /// Train and apply explainable logistic risk models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Measure create+read throughput and latency against a running server.
+    Bench(bench::BenchArgs),
 }
 
 #[tokio::main]
@@ -68,6 +71,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Score(args) => score::run(&args),
         Command::Model(command) => model::run(&command),
+        Command::Bench(args) => bench::run(args).await,
     };
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
