@@ -1,7 +1,7 @@
 //! Records: create, list, read, update (as a new version) and prove, each decided by the
 //! policy and audited on the ledger in the same transaction as its change.
 
-use meditrustal_domain::{MediaType, Purpose, RecordCategory, RecordId, UserId};
+use meditrustal_domain::{Did, MediaType, Purpose, RecordCategory, RecordId, UserId};
 use meditrustal_ledger::{InclusionProof, SignedTreeHead, VerifyingKey};
 use meditrustal_store::{
     NewRecord, NewRecordVersion, Page, RecordFilter, RecordMeta, RecordVersion, Write,
@@ -119,25 +119,11 @@ impl App {
         id: RecordId,
         upload: RecordUpload,
     ) -> Result<RecordMeta, AppError> {
-        let meta = self.record_meta_unchecked(id).await?;
+        let (meta, patient_did, basis) = self
+            .decide_on_record(actor, id, Action::UpdateRecord, upload.purpose)
+            .await?;
         let media = MediaType::parse(&upload.content_type)?;
         media.check_content(&upload.content)?;
-        let resource = Resource::Record {
-            patient: meta.patient,
-            id,
-            category: meta.category,
-        };
-        let patient_did = self.patient_did(meta.patient).await?;
-        let basis = self
-            .decide_clinical(
-                actor,
-                Action::UpdateRecord,
-                resource,
-                upload.purpose,
-                patient_did.clone(),
-                Some(id),
-            )
-            .await?;
         let next = meta.current_version + 1;
         let (version, event) = self
             .seal_version(
@@ -173,22 +159,8 @@ impl App {
         version: Option<u32>,
         purpose: Option<Purpose>,
     ) -> Result<RecordContent, AppError> {
-        let meta = self.record_meta_unchecked(id).await?;
-        let resource = Resource::Record {
-            patient: meta.patient,
-            id,
-            category: meta.category,
-        };
-        let patient_did = self.patient_did(meta.patient).await?;
-        let basis = self
-            .decide_clinical(
-                actor,
-                Action::ReadRecord,
-                resource,
-                purpose,
-                patient_did.clone(),
-                Some(id),
-            )
+        let (meta, patient_did, basis) = self
+            .decide_on_record(actor, id, Action::ReadRecord, purpose)
             .await?;
         let wanted = version.unwrap_or(meta.current_version);
         let stored = self.version_of(id, wanted).await?;
@@ -217,22 +189,8 @@ impl App {
         id: RecordId,
         purpose: Option<Purpose>,
     ) -> Result<(RecordMeta, Vec<RecordVersion>), AppError> {
-        let meta = self.record_meta_unchecked(id).await?;
-        let resource = Resource::Record {
-            patient: meta.patient,
-            id,
-            category: meta.category,
-        };
-        let patient_did = self.patient_did(meta.patient).await?;
-        let basis = self
-            .decide_clinical(
-                actor,
-                Action::ReadRecord,
-                resource,
-                purpose,
-                patient_did.clone(),
-                Some(id),
-            )
+        let (meta, patient_did, basis) = self
+            .decide_on_record(actor, id, Action::ReadRecord, purpose)
             .await?;
         let event = AuditEvent::new(
             "record.viewed",
@@ -299,22 +257,8 @@ impl App {
         version: Option<u32>,
         purpose: Option<Purpose>,
     ) -> Result<RecordProof, AppError> {
-        let meta = self.record_meta_unchecked(id).await?;
-        let resource = Resource::Record {
-            patient: meta.patient,
-            id,
-            category: meta.category,
-        };
-        let patient_did = self.patient_did(meta.patient).await?;
-        let basis = self
-            .decide_clinical(
-                actor,
-                Action::ReadRecord,
-                resource,
-                purpose,
-                patient_did.clone(),
-                Some(id),
-            )
+        let (meta, patient_did, basis) = self
+            .decide_on_record(actor, id, Action::ReadRecord, purpose)
             .await?;
         let wanted = version.unwrap_or(meta.current_version);
         let stored = self.version_of(id, wanted).await?;
@@ -395,6 +339,34 @@ impl App {
             .map_err(|err| {
                 AppError::Integrity(format!("record {} v{}: {err}", meta.id, stored.version))
             })
+    }
+
+    /// Loads a record and decides `action` on it for `actor` (a denial is audited first).
+    async fn decide_on_record(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        action: Action,
+        purpose: Option<Purpose>,
+    ) -> Result<(RecordMeta, Did, Basis), AppError> {
+        let meta = self.record_meta_unchecked(id).await?;
+        let resource = Resource::Record {
+            patient: meta.patient,
+            id,
+            category: meta.category,
+        };
+        let patient_did = self.patient_did(meta.patient).await?;
+        let basis = self
+            .decide_clinical(
+                actor,
+                action,
+                resource,
+                purpose,
+                patient_did.clone(),
+                Some(id),
+            )
+            .await?;
+        Ok((meta, patient_did, basis))
     }
 
     async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
