@@ -2,7 +2,8 @@
 //! shared by both backends through `data_store!`.
 
 /// Generates `RecordStore` and `LedgerStore` for a backend. The backend type provides
-/// `exclusive_writer()` and `lock_ledger(&mut tx)` (see sqlite.rs and postgres.rs).
+/// `BEGIN_WRITE`, `lock_ledger(&mut conn)` and a `commits` queue served by `write_batches`
+/// (see sqlite.rs and postgres.rs).
 macro_rules! data_store {
     ($store:ty) => {
         #[async_trait::async_trait]
@@ -184,84 +185,10 @@ macro_rules! data_store {
                 signer: &meditrustal_ledger::SigningKey,
                 timestamp_ms: u64,
             ) -> Result<$crate::Committed, $crate::StoreError> {
-                let _writer = self.exclusive_writer().await;
-                let mut tx = self.pool.begin().await?;
-                Self::lock_ledger(&mut tx).await?;
-                let size: i64 =
-                    sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM ledger_leaves")
-                        .fetch_one(&mut *tx)
-                        .await?;
-                let first = u64::try_from(size).map_err(|_| $crate::StoreError::Corrupt {
-                    table: "ledger_leaves",
-                    column: "leaf_index",
-                })?;
-                let mut nodes = std::collections::HashMap::new();
-                for (offset, event) in (0u64..).zip(&change.events) {
-                    let index = first + offset;
-                    let plan = meditrustal_ledger::append_plan(index)?;
-                    for id in plan.nodes() {
-                        if !nodes.contains_key(id) {
-                            nodes.insert(*id, fetch_node(&mut *tx, *id).await?);
-                        }
-                    }
-                    let created = plan.assemble(meditrustal_ledger::leaf_hash(&event.entry), &nodes)?;
-                    sqlx::query(
-                        "INSERT INTO ledger_leaves (leaf_index, leaf_data, kind, actor_id, patient_id, \
-                         record_id, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind($crate::records::to_i64(index, "ledger_leaves", "leaf_index")?)
-                    .bind(&event.entry)
-                    .bind(&event.kind)
-                    .bind(event.actor.map(|a| a.0))
-                    .bind(event.patient.map(|p| p.0))
-                    .bind(event.record.map(|r| r.0))
-                    .bind(&event.outcome)
-                    .bind(event.at)
-                    .execute(&mut *tx)
-                    .await?;
-                    for (id, hash) in created {
-                        sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                            .bind(i64::from(id.level))
-                            .bind($crate::records::to_i64(id.index, "ledger_nodes", "idx")?)
-                            .bind(&hash.0[..])
-                            .execute(&mut *tx)
-                            .await?;
-                        nodes.insert(id, hash);
-                    }
-                }
-                for write in change.writes {
-                    apply_write(&mut *tx, write, first).await?;
-                }
-                let new_size = first + change.events.len() as u64;
-                let head = if change.events.is_empty() {
-                    latest_head(&mut *tx).await?.ok_or($crate::StoreError::EmptyChange)?
-                } else {
-                    let plan = meditrustal_ledger::root_plan(new_size);
-                    for id in plan.nodes() {
-                        if !nodes.contains_key(id) {
-                            nodes.insert(*id, fetch_node(&mut *tx, *id).await?);
-                        }
-                    }
-                    let head = meditrustal_ledger::TreeHead {
-                        tree_size: new_size,
-                        root: plan.assemble(&nodes)?,
-                        timestamp_ms,
-                    };
-                    let signed = meditrustal_ledger::sign(signer, head);
-                    sqlx::query(
-                        "INSERT INTO ledger_tree_heads (tree_size, root, timestamp_ms, signature) \
-                         VALUES ($1, $2, $3, $4)",
-                    )
-                    .bind($crate::records::to_i64(new_size, "ledger_tree_heads", "tree_size")?)
-                    .bind(&signed.head.root.0[..])
-                    .bind($crate::records::to_i64(timestamp_ms, "ledger_tree_heads", "timestamp_ms")?)
-                    .bind(&signed.signature.to_bytes()[..])
-                    .execute(&mut *tx)
-                    .await?;
-                    signed
-                };
-                tx.commit().await?;
-                Ok($crate::Committed { first_leaf: first, head })
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                let job = $crate::group_commit::Job { change, signer: signer.clone(), timestamp_ms, reply };
+                self.commits.send(job).await.map_err(|_| $crate::StoreError::WriterStopped)?;
+                answer.await.map_err(|_| $crate::StoreError::WriterStopped)?
             }
 
             async fn latest_tree_head(
@@ -363,6 +290,163 @@ macro_rules! data_store {
                 .and_then(|h| h.try_into().ok())
                 .ok_or($crate::StoreError::Corrupt { table: "ledger_nodes", column: "hash" })?;
             Ok(meditrustal_ledger::Hash(bytes))
+        }
+
+        /// Runs until the store is dropped: takes every change queued while the previous
+        /// batch was committing and commits them together (group commit).
+        async fn write_batches(
+            pool: sqlx::Pool<<$store as $crate::sql_backend::SqlBackend>::Db>,
+            mut jobs: tokio::sync::mpsc::Receiver<$crate::group_commit::Job>,
+        ) {
+            while let Some(first) = jobs.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < $crate::group_commit::MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                let outcomes = match pool.acquire().await {
+                    Ok(mut conn) => commit_batch(&mut *conn, &mut batch).await,
+                    Err(err) => Err($crate::StoreError::from(err)),
+                };
+                $crate::group_commit::answer(batch, outcomes);
+            }
+        }
+
+        /// One transaction for the whole batch; each change in a savepoint, so a stale change
+        /// fails alone. Returns each change's first leaf (or error) and the batch's head.
+        async fn commit_batch(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            batch: &mut [$crate::group_commit::Job],
+        ) -> Result<$crate::group_commit::BatchOutcome, $crate::StoreError> {
+            sqlx::query(<$store>::BEGIN_WRITE).execute(&mut *conn).await?;
+            let result = append_batch(&mut *conn, batch).await;
+            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            let ended = sqlx::query(end).execute(&mut *conn).await;
+            let outcome = result?;
+            ended?;
+            Ok(outcome)
+        }
+
+        async fn append_batch(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            batch: &mut [$crate::group_commit::Job],
+        ) -> Result<$crate::group_commit::BatchOutcome, $crate::StoreError> {
+            <$store>::lock_ledger(&mut *conn).await?;
+            let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM ledger_leaves")
+                .fetch_one(&mut *conn)
+                .await?;
+            let mut size = u64::try_from(size).map_err(|_| $crate::StoreError::Corrupt {
+                table: "ledger_leaves",
+                column: "leaf_index",
+            })?;
+            let mut nodes = std::collections::HashMap::new();
+            let mut firsts = Vec::with_capacity(batch.len());
+            for job in batch.iter_mut() {
+                let change = std::mem::take(&mut job.change);
+                sqlx::query("SAVEPOINT change").execute(&mut *conn).await?;
+                let mut local = nodes.clone();
+                match append_change(&mut *conn, change, size, &mut local).await {
+                    Ok(new_size) => {
+                        sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
+                        firsts.push(Ok(size));
+                        size = new_size;
+                        nodes = local;
+                    }
+                    Err(err) => {
+                        sqlx::query("ROLLBACK TO SAVEPOINT change").execute(&mut *conn).await?;
+                        sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
+                        firsts.push(Err(err));
+                    }
+                }
+            }
+            let appended = firsts.iter().any(|f| f.is_ok());
+            let signer = batch.iter().map(|j| &j.signer).next();
+            let head = match (appended, signer) {
+                (true, Some(signer)) => {
+                    let timestamp_ms = batch.iter().map(|j| j.timestamp_ms).max().unwrap_or_default();
+                    Some(sign_head(&mut *conn, size, &mut nodes, signer, timestamp_ms).await?)
+                }
+                _ => latest_head(&mut *conn).await?,
+            };
+            Ok($crate::group_commit::BatchOutcome { firsts, head })
+        }
+
+        /// Appends one change's entries and applies its writes; returns the new tree size.
+        async fn append_change(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            change: $crate::Change,
+            first: u64,
+            nodes: &mut std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>,
+        ) -> Result<u64, $crate::StoreError> {
+            if change.events.is_empty() {
+                return Err($crate::StoreError::EmptyChange);
+            }
+            for (offset, event) in (0u64..).zip(&change.events) {
+                let index = first + offset;
+                let plan = meditrustal_ledger::append_plan(index)?;
+                for id in plan.nodes() {
+                    if !nodes.contains_key(id) {
+                        nodes.insert(*id, fetch_node(&mut *conn, *id).await?);
+                    }
+                }
+                let created = plan.assemble(meditrustal_ledger::leaf_hash(&event.entry), &*nodes)?;
+                sqlx::query(
+                    "INSERT INTO ledger_leaves (leaf_index, leaf_data, kind, actor_id, patient_id, \
+                     record_id, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind($crate::records::to_i64(index, "ledger_leaves", "leaf_index")?)
+                .bind(&event.entry)
+                .bind(&event.kind)
+                .bind(event.actor.map(|a| a.0))
+                .bind(event.patient.map(|p| p.0))
+                .bind(event.record.map(|r| r.0))
+                .bind(&event.outcome)
+                .bind(event.at)
+                .execute(&mut *conn)
+                .await?;
+                for (id, hash) in created {
+                    sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
+                        .bind(i64::from(id.level))
+                        .bind($crate::records::to_i64(id.index, "ledger_nodes", "idx")?)
+                        .bind(&hash.0[..])
+                        .execute(&mut *conn)
+                        .await?;
+                    nodes.insert(id, hash);
+                }
+            }
+            for write in change.writes {
+                apply_write(&mut *conn, write, first).await?;
+            }
+            Ok(first + change.events.len() as u64)
+        }
+
+        async fn sign_head(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            size: u64,
+            nodes: &mut std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>,
+            signer: &meditrustal_ledger::SigningKey,
+            timestamp_ms: u64,
+        ) -> Result<meditrustal_ledger::SignedTreeHead, $crate::StoreError> {
+            let plan = meditrustal_ledger::root_plan(size);
+            for id in plan.nodes() {
+                if !nodes.contains_key(id) {
+                    nodes.insert(*id, fetch_node(&mut *conn, *id).await?);
+                }
+            }
+            let head = meditrustal_ledger::TreeHead { tree_size: size, root: plan.assemble(&*nodes)?, timestamp_ms };
+            let signed = meditrustal_ledger::sign(signer, head);
+            sqlx::query(
+                "INSERT INTO ledger_tree_heads (tree_size, root, timestamp_ms, signature) VALUES ($1, $2, $3, $4)",
+            )
+            .bind($crate::records::to_i64(size, "ledger_tree_heads", "tree_size")?)
+            .bind(&signed.head.root.0[..])
+            .bind($crate::records::to_i64(timestamp_ms, "ledger_tree_heads", "timestamp_ms")?)
+            .bind(&signed.signature.to_bytes()[..])
+            .execute(&mut *conn)
+            .await?;
+            Ok(signed)
         }
 
         async fn latest_head(

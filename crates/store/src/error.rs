@@ -15,6 +15,11 @@ pub enum StoreError {
     Stale { what: &'static str },
     #[error("a change must append at least one ledger entry")]
     EmptyChange,
+    /// The transaction of a group commit failed; every change in it was rolled back.
+    #[error("commit failed: {0}")]
+    BatchFailed(String),
+    #[error("the ledger writer has stopped")]
+    WriterStopped,
     #[error("ledger: {0}")]
     Ledger(#[from] meditrustal_ledger::PlanError),
     #[error("database URL must start with sqlite: or postgres://")]

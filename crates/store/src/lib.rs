@@ -8,6 +8,7 @@
 
 mod data_sql;
 mod error;
+mod group_commit;
 mod ledger;
 mod postgres;
 mod records;

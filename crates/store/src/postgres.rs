@@ -9,6 +9,8 @@ use crate::{Backend, StoreError, sql_store};
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// Ledger commits of this process queue to one writer task (group commit).
+    commits: tokio::sync::mpsc::Sender<crate::group_commit::Job>,
 }
 
 impl PostgresStore {
@@ -20,20 +22,19 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        Ok(PostgresStore { pool })
+        let (commits, jobs) = tokio::sync::mpsc::channel(crate::group_commit::QUEUE_DEPTH);
+        tokio::spawn(write_batches(pool.clone(), jobs));
+        Ok(PostgresStore { pool, commits })
     }
 
-    /// Replicas serialise on the database instead (see `lock_ledger`).
-    async fn exclusive_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        None
-    }
+    const BEGIN_WRITE: &'static str = "BEGIN";
 
     /// A transaction-scoped advisory lock: every ledger append of every replica queues here,
     /// which gives the log its total order; it is released at commit or rollback.
-    async fn lock_ledger(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>) -> Result<(), StoreError> {
+    async fn lock_ledger(conn: &mut sqlx::PgConnection) -> Result<(), StoreError> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LEDGER_LOCK_KEY)
-            .execute(&mut **tx)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }

@@ -1,5 +1,4 @@
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
@@ -13,10 +12,9 @@ use crate::{Backend, StoreError, sql_store};
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// SQLite has one writer at a time; queueing ledger commits here (rather than letting
-    /// transactions collide on SQLite's lock) keeps them ordered and free of busy errors.
-    /// One process per database file, as the embedded default is.
-    writer: Arc<tokio::sync::Mutex<()>>,
+    /// Ledger commits queue to one writer task (group commit, see `group_commit`). SQLite has
+    /// one writer at a time anyway; one process per database file, as the embedded default is.
+    commits: tokio::sync::mpsc::Sender<crate::group_commit::Job>,
 }
 
 impl SqliteStore {
@@ -35,17 +33,16 @@ impl SqliteStore {
             .max_connections(8)
             .connect_with(options)
             .await?;
-        Ok(SqliteStore {
-            pool,
-            writer: Arc::new(tokio::sync::Mutex::new(())),
-        })
+        let (commits, jobs) = tokio::sync::mpsc::channel(crate::group_commit::QUEUE_DEPTH);
+        tokio::spawn(write_batches(pool.clone(), jobs));
+        Ok(SqliteStore { pool, commits })
     }
 
-    async fn exclusive_writer(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        Some(self.writer.lock().await)
-    }
+    /// IMMEDIATE takes SQLite's write lock up front: a batch reads the tree size before it
+    /// writes, and a deferred transaction could not upgrade if another connection wrote first.
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
 
-    async fn lock_ledger(_tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<(), StoreError> {
+    async fn lock_ledger(_conn: &mut sqlx::SqliteConnection) -> Result<(), StoreError> {
         Ok(())
     }
 }
