@@ -10,12 +10,40 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
 const PASSWORD: &str = "Sturdy-Passphrase-42";
+
+on_both_backends!(kill_9_during_creates_loses_no_acknowledged_record);
+
+/// A data directory and the database the commands use: SQLite inside the directory, or a
+/// fresh PostgreSQL database.
+struct Deployment {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Deployment {
+    fn command(&self) -> Command {
+        let mut command = Command::new(BINARY);
+        // `--data-dir` is global: before the subcommand it applies to every one of them.
+        command
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env("MEDITRUSTAL_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("MEDITRUSTAL_MASTER_KEY")
+            .env_remove("MEDITRUSTAL_CONFIG");
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+}
 
 /// A `meditrustal serve` process on a free port.
 struct Server {
@@ -24,21 +52,16 @@ struct Server {
 }
 
 impl Server {
-    async fn start(data_dir: &Path) -> Server {
+    async fn start(deployment: &Deployment) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(BINARY)
-            .args(["serve", "--data-dir"])
-            .arg(data_dir)
-            .args(["--bind", &format!("127.0.0.1:{port}")])
+        let child = deployment
+            .command()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
-            .env("MEDITRUSTAL_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("MEDITRUSTAL_MASTER_KEY")
-            .env_remove("MEDITRUSTAL_CONFIG")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -119,17 +142,15 @@ async fn create_note(
     Ok(record["id"].as_str().map(str::to_owned))
 }
 
-fn meditrustal(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(BINARY)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env("MEDITRUSTAL_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .env_remove("MEDITRUSTAL_MASTER_KEY")
-        .env_remove("MEDITRUSTAL_CONFIG")
-        .output()
-        .unwrap()
+fn meditrustal(deployment: &Deployment, args: &[&str]) -> Output {
+    deployment.command().args(args).output().unwrap()
+}
+
+fn sqlite_in(data_dir: &Path) -> Deployment {
+    Deployment {
+        data_dir: data_dir.to_owned(),
+        database_url: None,
+    }
 }
 
 fn text(output: &Output) -> String {
@@ -157,10 +178,16 @@ fn object_files(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn kill_9_during_creates_loses_no_acknowledged_record() {
-    let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path()).await;
+async fn kill_9_during_creates_loses_no_acknowledged_record(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let deployment = Deployment {
+        data_dir: database.dir.path().join("data"),
+        // SQLite: the default file inside the data directory, as `serve` uses it.
+        database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
+    };
+    let server = Server::start(&deployment).await;
     let client = reqwest::Client::new();
     let token = register_and_login(&server, &client, "patient_crash").await;
 
@@ -192,7 +219,7 @@ async fn kill_9_during_creates_loses_no_acknowledged_record() {
         "no create finished before the kill"
     );
 
-    let server = Server::start(data.path()).await;
+    let server = Server::start(&deployment).await;
     let token = login(&server, &client, "patient_crash").await;
     for (id, note) in &acknowledged {
         let response = client
@@ -214,11 +241,11 @@ async fn kill_9_during_creates_loses_no_acknowledged_record() {
     }
     server.kill();
 
-    let verify = meditrustal(data.path(), &["verify"]);
+    let verify = meditrustal(&deployment, &["verify"]);
     assert!(verify.status.success(), "{}", text(&verify));
     assert!(String::from_utf8_lossy(&verify.stdout).contains("OK"));
     eprintln!(
-        "{} acknowledged creates survived the kill",
+        "{backend}: {} acknowledged creates survived the kill",
         acknowledged.len()
     );
 }
@@ -226,7 +253,8 @@ async fn kill_9_during_creates_loses_no_acknowledged_record() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path()).await;
+    let deployment = sqlite_in(data.path());
+    let server = Server::start(&deployment).await;
     let client = reqwest::Client::new();
     let token = register_and_login(&server, &client, "patient_tamper").await;
     let record = create_note(&server.base, &client, &token, "主诉：头痛2天")
@@ -238,7 +266,7 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
     let record_objects = object_files(&objects);
     assert_eq!(record_objects.len(), 1);
 
-    let clean = meditrustal(data.path(), &["verify"]);
+    let clean = meditrustal(&deployment, &["verify"]);
     assert!(clean.status.success(), "{}", text(&clean));
 
     // An orphan, as a crash between the object write and the row commit leaves it.
@@ -249,7 +277,7 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
     std::fs::create_dir_all(orphan_path.parent().unwrap()).unwrap();
     std::fs::write(&orphan_path, orphan_bytes).unwrap();
 
-    let young = meditrustal(data.path(), &["gc"]);
+    let young = meditrustal(&deployment, &["gc"]);
     assert!(young.status.success(), "{}", text(&young));
     assert!(
         !String::from_utf8_lossy(&young.stdout).contains(&orphan_key),
@@ -257,7 +285,7 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
         text(&young)
     );
 
-    let dry_run = meditrustal(data.path(), &["gc", "--min-age", "0s"]);
+    let dry_run = meditrustal(&deployment, &["gc", "--min-age", "0s"]);
     assert!(dry_run.status.success(), "{}", text(&dry_run));
     let listed = String::from_utf8_lossy(&dry_run.stdout);
     assert!(
@@ -273,7 +301,7 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
     );
     assert!(orphan_path.exists(), "a dry run deletes nothing");
 
-    let apply = meditrustal(data.path(), &["gc", "--min-age", "0s", "--apply"]);
+    let apply = meditrustal(&deployment, &["gc", "--min-age", "0s", "--apply"]);
     assert!(apply.status.success(), "{}", text(&apply));
     assert!(String::from_utf8_lossy(&apply.stdout).contains(&format!("deleted {orphan_key}")));
     assert!(!orphan_path.exists());
@@ -282,14 +310,13 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
     let mut bytes = std::fs::read(&record_objects[0]).unwrap();
     bytes[0] ^= 0x80;
     std::fs::write(&record_objects[0], bytes).unwrap();
-    let tampered = meditrustal(data.path(), &["verify"]);
+    let tampered = meditrustal(&deployment, &["verify"]);
     assert_eq!(tampered.status.code(), Some(1), "{}", text(&tampered));
     let report = String::from_utf8_lossy(&tampered.stdout);
-    eprintln!("{report}");
     assert!(report.contains(&record), "{}", text(&tampered));
     assert!(report.contains("FAILED"), "{}", text(&tampered));
 
-    let json = meditrustal(data.path(), &["verify", "--json"]);
+    let json = meditrustal(&deployment, &["verify", "--json"]);
     assert_eq!(json.status.code(), Some(1), "{}", text(&json));
     let report: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["problems"][0]["record"], record.as_str());
@@ -298,7 +325,7 @@ async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
 #[test]
 fn verify_refuses_a_directory_without_a_deployment() {
     let empty = tempfile::tempdir().unwrap();
-    let output = meditrustal(empty.path(), &["verify"]);
+    let output = meditrustal(&sqlite_in(empty.path()), &["verify"]);
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no ledger key"));
     assert!(
