@@ -345,15 +345,14 @@ impl App {
             if page.is_empty() {
                 break;
             }
-            let count = page.len() as u64;
             for row in page {
                 if row.leaf_index >= scan.snapshot_size {
                     first_after_snapshot = Some(row.leaf_index);
                     break 'pages;
                 }
                 self.scan_leaf(&mut scan, row).await?;
+                progress.advance(1);
             }
-            progress.advance(count);
         }
         progress.finish(ScanPhase::LedgerLeaves);
         self.finish_ledger(&mut scan);
@@ -508,8 +507,10 @@ impl App {
                 break;
             };
             after = Some((last.record_id, last.version));
-            // Versions come in record order, so only the current page's records are kept.
-            patients.retain(|id, _| page.iter().any(|v| v.record_id == *id));
+            // Versions come in record order: only a record continued from the last page
+            // can be known already.
+            let continued = page.first().map(|v| v.record_id);
+            patients.retain(|id, _| Some(*id) == continued);
             for version in &page {
                 if let Entry::Vacant(slot) = patients.entry(version.record_id) {
                     let meta = self.store.record(version.record_id).await?;
@@ -632,7 +633,14 @@ impl App {
             // Not a record entry: say what is there instead, if anything.
             let found = self.store.leaves(leaf_index, 1).await?;
             let problem = match found.into_iter().find(|row| row.leaf_index == leaf_index) {
-                Some(row) => mismatch("kind", expected_kind.to_owned(), row.kind),
+                Some(row) => match serde_json::from_slice::<RecordEntryFields>(&row.entry) {
+                    Ok(fields) => mismatch("kind", expected_kind.to_owned(), fields.kind),
+                    Err(_) => mismatch(
+                        "entry",
+                        format!("a {expected_kind} entry"),
+                        "bytes that are not a ledger entry".to_owned(),
+                    ),
+                },
                 None => VerifyProblem::LedgerEntryMissing {
                     record,
                     version: number,

@@ -23,6 +23,7 @@ on_both_backends!(
     untouched_store_verifies,
     flipped_object_byte_names_the_record,
     changed_leaf_names_the_leaf,
+    garbled_leaf_names_the_leaf_and_its_record,
     deleted_leaf_names_the_gap,
     swapped_ciphertexts_name_both_records,
     edited_content_hash_names_the_record,
@@ -428,4 +429,32 @@ async fn forged_head_signature_and_unsigned_leaf_are_reported(backend: TestBacke
         last: size
     }));
     assert_eq!(report.problems.len(), 2, "{:#?}", report.problems);
+}
+
+async fn garbled_leaf_names_the_leaf_and_its_record(backend: TestBackend) {
+    let Some(fixture) = Fixture::create(backend).await else {
+        return;
+    };
+    let victim = fixture.records[2];
+    let leaf_index = fixture.version(victim, 1).await.leaf_index;
+    fixture
+        .database()
+        .await
+        .set_leaf_data(leaf_index, b"{not json")
+        .await;
+
+    let report = fixture.verify().await;
+    assert!(
+        report.problems.iter().any(|p| matches!(p,
+            VerifyProblem::LeafNotCanonical { leaf_index: at, .. } if *at == leaf_index)),
+        "{:#?}",
+        report.problems
+    );
+    assert!(
+        report
+            .problems
+            .contains(&VerifyProblem::LeafAltered { leaf_index })
+    );
+    assert!(report.problems.iter().any(|p| matches!(p,
+        VerifyProblem::LedgerEntryMismatch { record, field: "entry", .. } if *record == victim)));
 }
