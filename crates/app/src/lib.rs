@@ -10,12 +10,15 @@ mod clock;
 mod consents;
 mod error;
 mod events;
+mod gc;
 mod passwords;
 pub mod policy;
+mod progress;
 mod random;
 mod records;
 mod throttle;
 mod tokens;
+mod verify;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,12 +32,15 @@ pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock};
 pub use consents::{AccessRequestInput, ConsentInput, EMERGENCY_ACCESS};
 pub use error::AppError;
+pub use gc::{GcOptions, GcReport};
 pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
 pub use policy::Actor;
+pub use progress::{NoProgress, ScanPhase, VerifyProgress};
 pub use records::{RecordContent, RecordProof, RecordUpload, content_commitment};
 pub use throttle::ThrottleLimits;
 pub use tokens::{AccessClaims, JwtSecret};
+pub use verify::{VerifyProblem, VerifyReport};
 
 /// Settings of the account use cases.
 #[derive(Debug, Clone)]

@@ -5,11 +5,14 @@ mod bad_input;
 mod bench;
 mod config;
 mod demo;
+mod gc;
 mod keys;
+mod maintenance;
 mod model;
 mod score;
 mod serve;
 mod training_data;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -48,6 +51,10 @@ enum Command {
     Model(model::ModelCommand),
     /// Measure create+read throughput and latency against a running server.
     Bench(bench::BenchArgs),
+    /// Check the ledger and every record against each other; exit 1 if anything differs.
+    Verify(verify::VerifyArgs),
+    /// List vault objects no record references (older than --min-age); --apply deletes them.
+    Gc(gc::GcArgs),
 }
 
 #[tokio::main]
@@ -57,6 +64,8 @@ async fn main() -> anyhow::Result<ExitCode> {
     let settings = Settings::resolve(&cli.global, &file)?;
     init_logging(&settings);
     let outcome = match cli.command {
+        Command::Verify(args) => return exit_status(verify::run(&settings, args).await),
+        Command::Gc(args) => return exit_status(gc::run(&settings, args).await),
         Command::Serve(args) => serve::run(&settings, &file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;
@@ -73,8 +82,12 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Model(command) => model::run(&command),
         Command::Bench(args) => bench::run(args).await,
     };
+    exit_status(outcome.map(|()| ExitCode::SUCCESS))
+}
+
+fn exit_status(outcome: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
     match outcome {
-        Ok(()) => Ok(ExitCode::SUCCESS),
+        Ok(code) => Ok(code),
         // Input the user can correct: a plain message and status 2, not a failure report.
         Err(err) if err.downcast_ref::<bad_input::BadInput>().is_some() => {
             eprintln!("error: {err:#}");

@@ -1,0 +1,64 @@
+//! `meditrustal verify`: checks the ledger and every record against each other
+//! (DESIGN.md §3.4). Exit 0 only when everything checks; 1 when anything differs.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use meditrustal_app::VerifyReport;
+
+use crate::config::Settings;
+use crate::maintenance::{
+    INTERRUPTED_STATUS, ProgressBars, explain, interrupted, open_existing_app,
+};
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Print the report as JSON (counts, elapsed time, every problem) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(settings: &Settings, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let app = open_existing_app(settings).await?;
+    let bars = ProgressBars::new(args.json);
+    let report = tokio::select! {
+        report = app.verify(&bars) => report.map_err(explain)?,
+        () = interrupted() => {
+            bars.clear();
+            eprintln!("verify interrupted; nothing was changed");
+            return Ok(ExitCode::from(INTERRUPTED_STATUS));
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_text(&report);
+    }
+    Ok(if report.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_text(report: &VerifyReport) {
+    for problem in &report.problems {
+        println!("PROBLEM: {problem}");
+    }
+    let seconds = report.elapsed.as_secs_f64();
+    let mebibytes = report.content_bytes as f64 / (1024.0 * 1024.0);
+    let rate = if seconds > 0.0 {
+        mebibytes / seconds
+    } else {
+        0.0
+    };
+    println!(
+        "checked {} ledger leaves, {} signed tree heads, {} records ({} versions, {mebibytes:.1} MiB of content) in {seconds:.2} s ({rate:.1} MiB/s)",
+        report.leaves, report.tree_heads, report.records, report.versions
+    );
+    match report.problems.len() {
+        0 => println!("OK: the ledger and every record check"),
+        1 => println!("FAILED: 1 problem"),
+        n => println!("FAILED: {n} problems"),
+    }
+}

@@ -1,0 +1,335 @@
+//! The real binary end to end: kill -9 during concurrent creates loses no acknowledged
+//! record and leaves a store that `verify` passes; `verify` names a tampered record; `gc`
+//! lists and deletes an orphan object.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
+const PASSWORD: &str = "Sturdy-Passphrase-42";
+
+on_both_backends!(kill_9_during_creates_loses_no_acknowledged_record);
+
+/// A data directory and the database the commands use: SQLite inside the directory, or a
+/// fresh PostgreSQL database.
+struct Deployment {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Deployment {
+    fn command(&self) -> Command {
+        let mut command = Command::new(BINARY);
+        // `--data-dir` is global: before the subcommand it applies to every one of them.
+        command
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env("MEDITRUSTAL_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("MEDITRUSTAL_MASTER_KEY")
+            .env_remove("MEDITRUSTAL_CONFIG");
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+}
+
+/// A `meditrustal serve` process on a free port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(deployment: &Deployment) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = deployment
+            .command()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = client.get(server.url("/healthz")).send().await;
+            if matches!(up, Ok(ref r) if r.status().is_success()) {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown code runs, like a power cut of the process.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+async fn register_and_login(server: &Server, client: &reqwest::Client, username: &str) -> String {
+    let body = json!({
+        "username": username,
+        "email": format!("{username}@example.cn"),
+        "password": PASSWORD,
+        "role": "patient",
+    });
+    let response = client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    login(server, client, username).await
+}
+
+async fn login(server: &Server, client: &reqwest::Client, username: &str) -> String {
+    let response = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let session: Value = response.json().await.unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn create_note(
+    base: &str,
+    client: &reqwest::Client,
+    token: &str,
+    text: &str,
+) -> reqwest::Result<Option<String>> {
+    let response = client
+        .post(format!("{base}/api/v1/records?category=clinical-note"))
+        .bearer_auth(token)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(text.to_owned())
+        .send()
+        .await?;
+    if response.status() != StatusCode::CREATED {
+        return Ok(None);
+    }
+    let record: Value = response.json().await?;
+    Ok(record["id"].as_str().map(str::to_owned))
+}
+
+fn meditrustal(deployment: &Deployment, args: &[&str]) -> Output {
+    deployment.command().args(args).output().unwrap()
+}
+
+fn sqlite_in(data_dir: &Path) -> Deployment {
+    Deployment {
+        data_dir: data_dir.to_owned(),
+        database_url: None,
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn object_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(object_files(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+async fn kill_9_during_creates_loses_no_acknowledged_record(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let deployment = Deployment {
+        data_dir: database.dir.path().join("data"),
+        // SQLite: the default file inside the data directory, as `serve` uses it.
+        database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
+    };
+    let server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_crash").await;
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let (client, token, base) = (client.clone(), token.clone(), server.base.clone());
+        let acknowledged = Arc::clone(&acknowledged);
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let note = format!("随访记录 writer {writer} note {i}: 血压 128/82 mmHg");
+                match create_note(&base, &client, &token, &note).await {
+                    Ok(Some(id)) => acknowledged.lock().unwrap().push((id, note)),
+                    Ok(None) => {}
+                    // The server is gone: the kill happened.
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.kill();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        !acknowledged.is_empty(),
+        "no create finished before the kill"
+    );
+
+    let server = Server::start(&deployment).await;
+    let token = login(&server, &client, "patient_crash").await;
+    for (id, note) in &acknowledged {
+        let response = client
+            .get(server.url(&format!("/api/v1/records/{id}/content")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "acknowledged record {id} lost"
+        );
+        assert_eq!(
+            response.bytes().await.unwrap(),
+            note.as_bytes(),
+            "record {id}"
+        );
+    }
+    server.kill();
+
+    let verify = meditrustal(&deployment, &["verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("OK"));
+    eprintln!(
+        "{backend}: {} acknowledged creates survived the kill",
+        acknowledged.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_names_a_tampered_record_and_gc_removes_an_orphan() {
+    let data = tempfile::tempdir().unwrap();
+    let deployment = sqlite_in(data.path());
+    let server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_tamper").await;
+    let record = create_note(&server.base, &client, &token, "主诉：头痛2天")
+        .await
+        .unwrap()
+        .unwrap();
+    server.kill();
+    let objects = data.path().join("objects");
+    let record_objects = object_files(&objects);
+    assert_eq!(record_objects.len(), 1);
+
+    let clean = meditrustal(&deployment, &["verify"]);
+    assert!(clean.status.success(), "{}", text(&clean));
+
+    // An orphan, as a crash between the object write and the row commit leaves it.
+    let orphan_bytes = b"ciphertext of a create that never committed";
+    let digest = hex::encode(Sha256::digest(orphan_bytes));
+    let orphan_key = format!("records/{}/{}/{digest}", &digest[..2], &digest[2..4]);
+    let orphan_path = objects.join(&orphan_key);
+    std::fs::create_dir_all(orphan_path.parent().unwrap()).unwrap();
+    std::fs::write(&orphan_path, orphan_bytes).unwrap();
+
+    let young = meditrustal(&deployment, &["gc"]);
+    assert!(young.status.success(), "{}", text(&young));
+    assert!(
+        !String::from_utf8_lossy(&young.stdout).contains(&orphan_key),
+        "{}",
+        text(&young)
+    );
+
+    let dry_run = meditrustal(&deployment, &["gc", "--min-age", "0s"]);
+    assert!(dry_run.status.success(), "{}", text(&dry_run));
+    let listed = String::from_utf8_lossy(&dry_run.stdout);
+    assert!(
+        listed.contains(&format!("would delete {orphan_key}")),
+        "{}",
+        text(&dry_run)
+    );
+    assert_eq!(
+        listed.matches("would delete").count(),
+        1,
+        "{}",
+        text(&dry_run)
+    );
+    assert!(orphan_path.exists(), "a dry run deletes nothing");
+
+    let apply = meditrustal(&deployment, &["gc", "--min-age", "0s", "--apply"]);
+    assert!(apply.status.success(), "{}", text(&apply));
+    assert!(String::from_utf8_lossy(&apply.stdout).contains(&format!("deleted {orphan_key}")));
+    assert!(!orphan_path.exists());
+    assert!(record_objects[0].exists(), "gc deleted a referenced object");
+
+    let mut bytes = std::fs::read(&record_objects[0]).unwrap();
+    bytes[0] ^= 0x80;
+    std::fs::write(&record_objects[0], bytes).unwrap();
+    let tampered = meditrustal(&deployment, &["verify"]);
+    assert_eq!(tampered.status.code(), Some(1), "{}", text(&tampered));
+    let report = String::from_utf8_lossy(&tampered.stdout);
+    assert!(report.contains(&record), "{}", text(&tampered));
+    assert!(report.contains("FAILED"), "{}", text(&tampered));
+
+    let json = meditrustal(&deployment, &["verify", "--json"]);
+    assert_eq!(json.status.code(), Some(1), "{}", text(&json));
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["problems"][0]["record"], record.as_str());
+}
+
+#[test]
+fn verify_refuses_a_directory_without_a_deployment() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = meditrustal(&sqlite_in(empty.path()), &["verify"]);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no ledger key"));
+    assert!(
+        !empty.path().join("keys").exists(),
+        "verify must not create keys"
+    );
+}
