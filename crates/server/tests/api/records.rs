@@ -15,6 +15,7 @@ on_both_backends!(
     doctors_write_only_under_a_write_consent,
     consent_scope_limits_what_a_doctor_sees,
     ledger_heads_are_consistent,
+    a_suspended_doctor_loses_consented_access,
 );
 
 async fn read(app: &TestApp, token: &str, record: &str, purpose: &str) -> reqwest::Response {
@@ -724,4 +725,37 @@ async fn ledger_heads_are_consistent(backend: TestBackend) {
 
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn a_suspended_doctor_loses_consented_access(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("feng.yu", "patient").await;
+    let (doctor_id, doctor) = app.user("dr.wu", "doctor").await;
+    let record = app.note(&patient, "note").await;
+    grant(
+        &app,
+        &patient,
+        json!({"grantee": "dr.wu", "scope": {"kind": "all"}, "purposes": ["treatment"]}),
+    )
+    .await;
+    assert_eq!(
+        read(&app, &doctor, &record, "treatment").await.status(),
+        StatusCode::OK
+    );
+    let admin = app.token("admin").await;
+    let suspend = app
+        .post(
+            &format!("/api/v1/admin/users/{doctor_id}/suspend"),
+            &json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(suspend.status(), StatusCode::OK);
+    let refused = read(&app, &doctor, &record, "treatment").await;
+    assert_eq!(
+        error_code(refused, StatusCode::FORBIDDEN).await,
+        "ACCOUNT_SUSPENDED"
+    );
 }
