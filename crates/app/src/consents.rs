@@ -87,6 +87,12 @@ impl App {
 
     /// Patients see the consents they gave; doctors the ones they received.
     pub async fn list_consents(&self, actor: &Actor) -> Result<Vec<ConsentGrant>, AppError> {
+        authorize(
+            actor,
+            Action::ListOwnConsents,
+            Resource::Account(actor.user_id),
+            self.clock.now(),
+        )?;
         match actor.role {
             Role::Patient => Ok(self.store.consents(Some(actor.user_id), None).await?),
             Role::Doctor => Ok(self.store.consents(None, Some(actor.user_id)).await?),

@@ -37,6 +37,9 @@ pub enum Action {
     ListRecords,
     /// Grant, list or revoke the patient's consents; decide their access requests.
     ManageConsents,
+    /// See one's own consents and access requests (given as a patient, received or made as
+    /// a doctor).
+    ListOwnConsents,
     /// Ask a patient for access.
     RequestAccess,
     /// Declare an emergency and take time-limited read access.
@@ -164,6 +167,10 @@ pub fn decide(
         (A::ManageConsents, R::Patient(patient)) => {
             allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
         }
+        (A::ListOwnConsents, R::Account(owner)) => allow_if(
+            owner == me && matches!(actor.role, Role::Patient | Role::Doctor),
+            Basis::Owner,
+        ),
         (A::RequestAccess | A::DeclareEmergency, R::Patient(patient)) => {
             allow_if(actor.role == Role::Doctor && patient != me, Basis::Role)
         }

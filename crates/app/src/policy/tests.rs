@@ -378,3 +378,26 @@ fn every_role_may_compute_scores_but_only_as_a_system_action() {
         );
     }
 }
+
+#[test]
+fn only_patients_and_doctors_list_their_own_consents() {
+    let context = Context::bare(now());
+    for role in Role::ALL {
+        let me = actor(role);
+        let allowed = matches!(role, Role::Patient | Role::Doctor);
+        let own = decide(
+            &me,
+            Action::ListOwnConsents,
+            Resource::Account(me.user_id),
+            &context,
+        );
+        assert_eq!(matches!(own, Decision::Allow(_)), allowed, "{role:?}");
+        let other = decide(
+            &me,
+            Action::ListOwnConsents,
+            Resource::Account(UserId(Uuid::new_v4())),
+            &context,
+        );
+        assert!(matches!(other, Decision::Deny(_)), "{role:?}");
+    }
+}
