@@ -378,3 +378,28 @@ fn every_role_may_compute_scores_but_only_as_a_system_action() {
         );
     }
 }
+
+#[test]
+fn every_role_may_analyze_text_but_only_as_a_system_action() {
+    let context = Context::bare(now());
+    for role in Role::ALL {
+        let who = actor(role);
+        assert_eq!(
+            decide(&who, Action::AnalyzeText, Resource::System, &context),
+            Decision::Allow(Basis::Role),
+            "{role:?}"
+        );
+        for resource in [
+            Resource::Account(who.user_id),
+            Resource::Patient(who.user_id),
+        ] {
+            assert!(
+                matches!(
+                    decide(&who, Action::AnalyzeText, resource, &context),
+                    Decision::Deny(_)
+                ),
+                "{role:?} {resource:?}"
+            );
+        }
+    }
+}
