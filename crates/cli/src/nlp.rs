@@ -8,14 +8,12 @@
 
 use std::io::{BufReader, Read, Write};
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use meditrustal_nlp::Engine;
 use meditrustal_nlp::deid::{Strategy, deidentify};
-use meditrustal_nlp::segment::Segmenter;
 use meditrustal_nlp::summary::summarize;
 use serde_json::{Map, Value, json};
 
@@ -34,15 +32,6 @@ pub enum NlpCommand {
     Eval {
         /// Gold JSON Lines (`shared/nlp-dev/documents.jsonl`).
         gold: PathBuf,
-    },
-    /// Time lexicon loading, segmentation alone and the full pipeline on one core.
-    #[command(hide = true)]
-    Bench {
-        /// JSON Lines whose `text`s are repeated into the corpus.
-        file: PathBuf,
-        /// Corpus size in megabytes.
-        #[arg(long, default_value_t = 5)]
-        mb: usize,
     },
 }
 
@@ -96,7 +85,6 @@ pub fn run(command: &NlpCommand) -> anyhow::Result<()> {
             })
         }
         NlpCommand::Eval { gold } => crate::nlp_eval::run(gold),
-        NlpCommand::Bench { file, mb } => bench(file, *mb),
     }
 }
 
@@ -200,50 +188,5 @@ fn each_note(
         bar.finish_and_clear();
     }
     out.flush()?;
-    Ok(())
-}
-
-/// Prints one JSON line of figures: lexicon load time, then segmentation alone and the full
-/// pipeline on one thread over the same corpus of at least `mb` MB (the texts repeated).
-fn bench(file: &std::path::Path, mb: usize) -> anyhow::Result<()> {
-    let name = file.display().to_string();
-    let f = std::fs::File::open(file).with_context(|| format!("opening {name}"))?;
-    let texts: Vec<String> = read_notes(&mut BufReader::new(f), &name)?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
-    let mut corpus: Vec<&str> = Vec::new();
-    let mut bytes = 0usize;
-    while bytes < mb * 1_000_000 && texts.iter().any(|t| !t.is_empty()) {
-        for t in &texts {
-            bytes += t.len();
-            corpus.push(t);
-        }
-    }
-    let start = Instant::now();
-    let engine = engine()?;
-    let load_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let segmenter = Segmenter::new(engine.lexicon());
-    let segmenter_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let tokens: usize = corpus.iter().map(|t| segmenter.segment(t).len()).sum();
-    let segment_s = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let entities: usize = corpus
-        .iter()
-        .map(|t| engine.analyze(t).entities.len())
-        .sum();
-    let pipeline_s = start.elapsed().as_secs_f64();
-    let mbytes = bytes as f64 / 1e6;
-    println!(
-        "{}",
-        json!({
-            "corpus_mb": mbytes, "notes": corpus.len(),
-            "engine_load_s": load_s, "segmenter_build_s": segmenter_s,
-            "segmentation_s": segment_s, "segmentation_mb_s": mbytes / segment_s, "tokens": tokens,
-            "pipeline_s": pipeline_s, "pipeline_mb_s": mbytes / pipeline_s, "entities": entities,
-        })
-    );
     Ok(())
 }
