@@ -11,6 +11,7 @@ mod consents;
 mod error;
 mod events;
 mod gc;
+mod nlp;
 mod passwords;
 pub mod policy;
 mod progress;
@@ -35,6 +36,9 @@ pub use error::AppError;
 pub use gc::{GcOptions, GcReport};
 pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
+pub use meditrustal_nlp::summary::Summary as TextSummary;
+pub use meditrustal_nlp::{Analysis, PhiType};
+pub use nlp::{DeidStrategy, Deidentified, MAX_TEXT_BYTES, RemovedPhi};
 pub use policy::Actor;
 pub use progress::{NoProgress, ScanPhase, VerifyProgress};
 pub use records::{RecordContent, RecordProof, RecordUpload, content_commitment};
@@ -72,6 +76,8 @@ pub struct App {
     refresh_token_ttl: Duration,
     vault: Arc<Vault>,
     ledger_key: Arc<SigningKey>,
+    /// The clinical NLP engine, shared by every clone and built once.
+    nlp: Arc<nlp::NlpEngine>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -100,6 +106,7 @@ impl App {
             refresh_token_ttl: settings.refresh_token_ttl,
             vault: Arc::new(parts.vault),
             ledger_key: Arc::new(parts.ledger_key),
+            nlp: Arc::default(),
         }
     }
 

@@ -48,6 +48,8 @@ pub enum Action {
     ReadAudit,
     /// Compute a clinical score from inputs the actor supplies (no patient data involved).
     ComputeScore,
+    /// Analyse or de-identify text the actor supplies (nothing is read or stored).
+    AnalyzeText,
 }
 
 /// What the action is about.
@@ -179,7 +181,9 @@ pub fn decide(
         }
         (A::ReadAudit, R::Account(owner)) => allow_if(owner == me, Basis::Owner),
         (A::ReadAudit, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
-        (A::ComputeScore, R::System) => allow_if(scoring_allowed(actor.role), Basis::Role),
+        (A::ComputeScore | A::AnalyzeText, R::System) => {
+            allow_if(scoring_allowed(actor.role), Basis::Role)
+        }
         (A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords, _) => {
             decide_clinical(actor, action, resource, context)
         }

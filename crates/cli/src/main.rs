@@ -9,6 +9,8 @@ mod gc;
 mod keys;
 mod maintenance;
 mod model;
+mod nlp;
+mod nlp_eval;
 mod score;
 mod serve;
 mod training_data;
@@ -49,6 +51,9 @@ enum Command {
     /// Train and apply explainable logistic risk models.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Chinese clinical NLP over JSON Lines: analyze, deid, summary; eval against a gold file.
+    #[command(subcommand)]
+    Nlp(nlp::NlpCommand),
     /// Measure create+read throughput and latency against a running server.
     Bench(bench::BenchArgs),
     /// Check the ledger and every record against each other; exit 1 if anything differs.
@@ -80,6 +85,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Score(args) => score::run(&args),
         Command::Model(command) => model::run(&command),
+        Command::Nlp(command) => nlp::run(&command),
         Command::Bench(args) => bench::run(args).await,
     };
     exit_status(outcome.map(|()| ExitCode::SUCCESS))

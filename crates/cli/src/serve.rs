@@ -45,6 +45,8 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
     let store = settings.open_store().await?;
     store.migrate().await.context("migrating the database")?;
     let app = build_app(settings, store)?;
+    // Build the NLP engine (~0.3 s) now rather than on the first analysis request.
+    app.warm_nlp().await.context("building the NLP engine")?;
 
     let admin_password = std::env::var("MEDITRUSTAL_ADMIN_PASSWORD").ok();
     if let Some(password) = admin_password.as_deref()

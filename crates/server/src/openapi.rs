@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "consent", description = "Consents, access requests, emergency access, notifications"),
         (name = "audit", description = "Audit trail and the verifiable ledger"),
         (name = "cdss", description = "Clinical decision support: published scores with their explanation"),
+        (name = "nlp", description = "Chinese clinical text: entities, assertions, codes, measurements, PHI, de-identification, summaries"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

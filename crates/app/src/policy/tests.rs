@@ -401,3 +401,28 @@ fn only_patients_and_doctors_list_their_own_consents() {
         assert!(matches!(other, Decision::Deny(_)), "{role:?}");
     }
 }
+
+#[test]
+fn every_role_may_analyze_text_but_only_as_a_system_action() {
+    let context = Context::bare(now());
+    for role in Role::ALL {
+        let who = actor(role);
+        assert_eq!(
+            decide(&who, Action::AnalyzeText, Resource::System, &context),
+            Decision::Allow(Basis::Role),
+            "{role:?}"
+        );
+        for resource in [
+            Resource::Account(who.user_id),
+            Resource::Patient(who.user_id),
+        ] {
+            assert!(
+                matches!(
+                    decide(&who, Action::AnalyzeText, resource, &context),
+                    Decision::Deny(_)
+                ),
+                "{role:?} {resource:?}"
+            );
+        }
+    }
+}

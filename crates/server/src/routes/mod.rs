@@ -7,6 +7,7 @@ pub mod cdss;
 pub mod consents;
 pub mod health;
 pub mod me;
+pub mod nlp;
 pub mod records;
 
 use meditrustal_domain::{Did, Role, UserStatus};

@@ -11,5 +11,6 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod cdss;
+mod nlp;
 mod operations;
 mod records;
