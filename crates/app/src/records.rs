@@ -165,15 +165,13 @@ impl App {
         let wanted = version.unwrap_or(meta.current_version);
         let stored = self.version_of(id, wanted).await?;
         let content = self.open_version(&meta, &stored).await?;
-        let event = AuditEvent::new(
+        let event = self.record_access_event(
             "record.read",
-            self.clock.now(),
             actor,
-            Outcome::Allowed(basis),
-        )
-        .patient(meta.patient, patient_did)
-        .record(id, Some(wanted))
-        .purpose(purpose);
+            (&meta, patient_did, basis),
+            Some(wanted),
+            purpose,
+        );
         self.commit(vec![], vec![event]).await?;
         Ok(RecordContent {
             meta,
@@ -192,15 +190,13 @@ impl App {
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, id, Action::ReadRecord, purpose)
             .await?;
-        let event = AuditEvent::new(
+        let event = self.record_access_event(
             "record.viewed",
-            self.clock.now(),
             actor,
-            Outcome::Allowed(basis),
-        )
-        .patient(meta.patient, patient_did)
-        .record(id, None)
-        .purpose(purpose);
+            (&meta, patient_did, basis),
+            None,
+            purpose,
+        );
         self.commit(vec![], vec![event]).await?;
         let versions = self.store.record_versions(id).await?;
         Ok((meta, versions))
@@ -262,15 +258,13 @@ impl App {
             .await?;
         let wanted = version.unwrap_or(meta.current_version);
         let stored = self.version_of(id, wanted).await?;
-        let event = AuditEvent::new(
+        let event = self.record_access_event(
             "record.proof_read",
-            self.clock.now(),
             actor,
-            Outcome::Allowed(basis),
-        )
-        .patient(meta.patient, patient_did)
-        .record(id, Some(wanted))
-        .purpose(purpose);
+            (&meta, patient_did, basis),
+            Some(wanted),
+            purpose,
+        );
         self.commit(vec![], vec![event]).await?;
         self.inclusion_proof(stored.leaf_index).await
     }
@@ -339,6 +333,21 @@ impl App {
             .map_err(|err| {
                 AppError::Integrity(format!("record {} v{}: {err}", meta.id, stored.version))
             })
+    }
+
+    /// The ledger entry of an allowed look at a record (read, view, proof).
+    fn record_access_event(
+        &self,
+        kind: &'static str,
+        actor: &Actor,
+        (meta, patient_did, basis): (&RecordMeta, Did, Basis),
+        version: Option<u32>,
+        purpose: Option<Purpose>,
+    ) -> AuditEvent {
+        AuditEvent::new(kind, self.clock.now(), actor, Outcome::Allowed(basis))
+            .patient(meta.patient, patient_did)
+            .record(meta.id, version)
+            .purpose(purpose)
     }
 
     /// Loads a record and decides `action` on it for `actor` (a denial is audited first).
