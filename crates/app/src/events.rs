@@ -36,6 +36,10 @@ pub(crate) struct AuditEvent {
     pub request: Option<Uuid>,
     /// SHA-256(salt ‖ SHA-256(content)), hex: binds the content without revealing it.
     pub commitment: Option<String>,
+    /// An early-warning alert: its id, rule (score name) and band; no values.
+    pub alert: Option<(Uuid, &'static str, String)>,
+    /// SHA-256 of a deployed model file, hex.
+    pub model_sha256: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +72,14 @@ struct Entry<'a> {
     request: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     commitment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alert: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    score: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    band: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_sha256: Option<&'a str>,
 }
 
 impl AuditEvent {
@@ -90,6 +102,28 @@ impl AuditEvent {
             consent: None,
             request: None,
             commitment: None,
+            alert: None,
+            model_sha256: None,
+        }
+    }
+
+    /// An event of the operator (a CLI command on the data directory), with no actor.
+    pub(crate) fn operator(kind: &'static str, at: OffsetDateTime, outcome: Outcome) -> AuditEvent {
+        AuditEvent {
+            kind,
+            at,
+            actor: None,
+            patient: None,
+            grantee: None,
+            record: None,
+            version: None,
+            purpose: None,
+            outcome,
+            consent: None,
+            request: None,
+            commitment: None,
+            alert: None,
+            model_sha256: None,
         }
     }
 
@@ -134,6 +168,16 @@ impl AuditEvent {
         self
     }
 
+    pub(crate) fn alert(mut self, id: Uuid, rule: &'static str, band: String) -> AuditEvent {
+        self.alert = Some((id, rule, band));
+        self
+    }
+
+    pub(crate) fn model_sha256(mut self, sha256: String) -> AuditEvent {
+        self.model_sha256 = Some(sha256);
+        self
+    }
+
     /// Serialises canonically and adds the database's index columns.
     pub(crate) fn to_ledger(&self) -> Result<LedgerEvent, AppError> {
         let (outcome, basis, reason) = match self.outcome {
@@ -164,6 +208,10 @@ impl AuditEvent {
             }),
             request: self.request,
             commitment: self.commitment.as_deref(),
+            alert: self.alert.as_ref().map(|(id, _, _)| *id),
+            score: self.alert.as_ref().map(|(_, rule, _)| *rule),
+            band: self.alert.as_ref().map(|(_, _, band)| band.as_str()),
+            model_sha256: self.model_sha256.as_deref(),
         };
         let entry = LedgerEntry::from_event(&entry)
             .map_err(|err| AppError::internal(format!("ledger entry: {err}")))?;

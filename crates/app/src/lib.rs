@@ -8,15 +8,20 @@ mod audit;
 mod cdss;
 mod clock;
 mod consents;
+mod derived;
+mod early_warning;
 mod error;
 mod events;
 mod gc;
+mod models;
 mod nlp;
 mod passwords;
 pub mod policy;
 mod progress;
 mod random;
+mod record_nlp;
 mod records;
+mod risk;
 mod throttle;
 mod tokens;
 mod verify;
@@ -32,16 +37,21 @@ pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_i
 pub use audit::AuditEntry;
 pub use clock::{Clock, SystemClock};
 pub use consents::{AccessRequestInput, ConsentInput, EMERGENCY_ACCESS};
+pub use derived::VITAL_SIGNS_JSON;
+pub use early_warning::{AlertView, WINDOW_HOURS};
 pub use error::AppError;
 pub use gc::{GcOptions, GcReport};
 pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
 pub use meditrustal_nlp::summary::Summary as TextSummary;
 pub use meditrustal_nlp::{Analysis, PhiType};
+pub use models::ModelDeployment;
 pub use nlp::{DeidStrategy, Deidentified, MAX_TEXT_BYTES, RemovedPhi};
 pub use policy::Actor;
 pub use progress::{NoProgress, ScanPhase, VerifyProgress};
+pub use record_nlp::RecordAnalysis;
 pub use records::{RecordContent, RecordProof, RecordUpload, content_commitment};
+pub use risk::{PatientRisk, UncomputedScore};
 pub use throttle::ThrottleLimits;
 pub use tokens::{AccessClaims, JwtSecret};
 pub use verify::{VerifyProblem, VerifyReport};
@@ -78,6 +88,8 @@ pub struct App {
     ledger_key: Arc<SigningKey>,
     /// The clinical NLP engine, shared by every clone and built once.
     nlp: Arc<nlp::NlpEngine>,
+    /// Newly raised early-warning alerts, for the server-sent-event subscribers.
+    alerts: tokio::sync::broadcast::Sender<Arc<early_warning::Raised>>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -107,6 +119,7 @@ impl App {
             vault: Arc::new(parts.vault),
             ledger_key: Arc::new(parts.ledger_key),
             nlp: Arc::default(),
+            alerts: early_warning::channel(),
         }
     }
 

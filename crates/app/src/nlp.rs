@@ -29,7 +29,7 @@ pub(crate) struct NlpEngine(OnceLock<Result<Engine, String>>);
 
 impl NlpEngine {
     /// Blocks while the engine is built the first time.
-    fn get(&self) -> Result<&Engine, AppError> {
+    pub(crate) fn get(&self) -> Result<&Engine, AppError> {
         self.0
             .get_or_init(|| Engine::new().map_err(|err| err.to_string()))
             .as_ref()
@@ -152,7 +152,7 @@ impl App {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(work)

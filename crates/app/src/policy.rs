@@ -5,7 +5,8 @@
 //! between the actor and the patient) and passes them in with the time.
 
 use meditrustal_domain::{
-    ConsentGrant, Did, EmergencyGrant, Purpose, RecordCategory, RecordId, Role, UserId,
+    ConsentGrant, ConsentScope, Did, EmergencyGrant, Purpose, RecordCategory, RecordId, Role,
+    UserId,
 };
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -50,6 +51,11 @@ pub enum Action {
     ComputeScore,
     /// Analyse or de-identify text the actor supplies (nothing is read or stored).
     AnalyzeText,
+    /// Read what the platform derived from a patient's records: early-warning alerts and
+    /// risk scores. On [`Resource::System`]: whether the actor may look for alerts at all.
+    /// On a record: like reading that record. On a patient: needs a consent (for the
+    /// purpose) whose scope is every record, since derived data mixes records.
+    ReadDerived,
 }
 
 /// What the action is about.
@@ -184,9 +190,14 @@ pub fn decide(
         (A::ComputeScore | A::AnalyzeText, R::System) => {
             allow_if(scoring_allowed(actor.role), Basis::Role)
         }
-        (A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords, _) => {
-            decide_clinical(actor, action, resource, context)
-        }
+        (A::ReadDerived, R::System) => allow_if(
+            matches!(actor.role, Role::Patient | Role::Doctor),
+            Basis::Role,
+        ),
+        (
+            A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords | A::ReadDerived,
+            _,
+        ) => decide_clinical(actor, action, resource, context),
         _ => Decision::Deny(Denial::Forbidden),
     }
 }
@@ -236,9 +247,16 @@ fn doctor_access(
             .next()
             .map(|c| Basis::Consent(c.id))
             .or(emergency),
-        (Action::ReadRecord, Resource::Record { id, category, .. }) => consents()
+        (Action::ReadRecord | Action::ReadDerived, Resource::Record { id, category, .. }) => {
+            consents()
+                .filter(for_purpose)
+                .find(|c| c.scope.covers(id, category))
+                .map(|c| Basis::Consent(c.id))
+                .or(emergency)
+        }
+        (Action::ReadDerived, Resource::Patient(_)) => consents()
             .filter(for_purpose)
-            .find(|c| c.scope.covers(id, category))
+            .find(|c| c.scope == ConsentScope::All)
             .map(|c| Basis::Consent(c.id))
             .or(emergency),
         // Writing is for treatment only and never by emergency access.

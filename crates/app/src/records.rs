@@ -10,6 +10,7 @@ use meditrustal_vault::{RecordBinding, SealedRecord};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::derived::Derived;
 use crate::events::{AuditEvent, Outcome};
 use crate::policy::{Action, Actor, Basis, Resource};
 use crate::random::random_bytes;
@@ -71,6 +72,7 @@ impl App {
         let category = RecordCategory::parse(upload.category.as_deref().unwrap_or_default())?;
         let media = MediaType::parse(&upload.content_type)?;
         media.check_content(&upload.content)?;
+        let derived = Derived::of(category, &media, &upload.content, self.clock.now())?;
         let resource = Resource::NewRecord { patient, category };
         let patient_did = self.patient_did(patient).await?;
         let basis = self
@@ -110,7 +112,10 @@ impl App {
         self.commit(vec![Write::CreateRecord(record)], vec![event])
             .await?;
         tracing::info!(record = %id, actor = %actor.user_id, "record created");
-        self.record_meta_unchecked(id).await
+        let meta = self.record_meta_unchecked(id).await?;
+        self.derive(actor, basis, &meta, 1, derived, upload.purpose)
+            .await;
+        Ok(meta)
     }
 
     pub async fn update_record(
@@ -124,6 +129,7 @@ impl App {
             .await?;
         let media = MediaType::parse(&upload.content_type)?;
         media.check_content(&upload.content)?;
+        let derived = Derived::of(meta.category, &media, &upload.content, self.clock.now())?;
         let next = meta.current_version + 1;
         let (version, event) = self
             .seal_version(
@@ -147,7 +153,10 @@ impl App {
             expected_current: meta.current_version,
         };
         self.commit(vec![write], vec![event]).await?;
-        self.record_meta_unchecked(id).await
+        let updated = self.record_meta_unchecked(id).await?;
+        self.derive(actor, basis, &updated, next, derived, upload.purpose)
+            .await;
+        Ok(updated)
     }
 
     /// Decrypts a version (the current one by default) for an allowed actor; the read is on
@@ -351,7 +360,7 @@ impl App {
     }
 
     /// Loads a record and decides `action` on it for `actor` (a denial is audited first).
-    async fn decide_on_record(
+    pub(crate) async fn decide_on_record(
         &self,
         actor: &Actor,
         id: RecordId,
@@ -385,7 +394,11 @@ impl App {
             .ok_or(AppError::NotFound { what: "record" })
     }
 
-    async fn version_of(&self, id: RecordId, version: u32) -> Result<RecordVersion, AppError> {
+    pub(crate) async fn version_of(
+        &self,
+        id: RecordId,
+        version: u32,
+    ) -> Result<RecordVersion, AppError> {
         self.store
             .record_versions(id)
             .await?

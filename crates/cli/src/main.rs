@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             Ok(())
         }
         Command::Score(args) => score::run(&args),
-        Command::Model(command) => model::run(&command),
+        Command::Model(command) => model::run(&settings, &command).await,
         Command::Nlp(command) => nlp::run(&command),
         Command::Bench(args) => bench::run(args).await,
     };

@@ -38,6 +38,16 @@ pub enum ModelCommand {
     Train(TrainArgs),
     /// Predict one patient with a trained model, with each feature's contribution.
     Predict(PredictArgs),
+    /// Deploy a trained model: write its file's SHA-256 to the ledger of the deployment in
+    /// --data-dir, so predictions can be tied to exactly this model.
+    Deploy(DeployArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// A model written by `meditrustal model train`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -101,11 +111,50 @@ struct TrainingSummary {
     seed: u64,
 }
 
-pub fn run(command: &ModelCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &crate::config::Settings, command: &ModelCommand) -> anyhow::Result<()> {
     match command {
         ModelCommand::Train(args) => train(args),
         ModelCommand::Predict(args) => predict(args),
+        ModelCommand::Deploy(args) => deploy(settings, args).await,
     }
+}
+
+/// Checks that the file is a model this version reads, then appends `model.deployed` with
+/// its SHA-256 to the ledger (the deployment must exist: no key is generated).
+async fn deploy(settings: &crate::config::Settings, args: &DeployArgs) -> anyhow::Result<()> {
+    let (bytes, _) = read_model(&args.model)?;
+    let sha256 = sha256_hex(&bytes);
+    let app = crate::maintenance::open_existing_app(settings).await?;
+    let deployment = app
+        .record_model_deployment(&sha256)
+        .await
+        .map_err(crate::maintenance::explain)?;
+    println!(
+        "deployed model {} (SHA-256 {}) at ledger leaf {}",
+        args.model.display(),
+        deployment.sha256,
+        deployment.leaf_index
+    );
+    Ok(())
+}
+
+/// Reads a model file, refusing anything that is not one of this version's format.
+fn read_model(path: &Path) -> anyhow::Result<(Vec<u8>, ModelFile)> {
+    let origin = path.display().to_string();
+    if !path.is_file() {
+        return Err(BadInput::new(format!("{origin}: no such model file")).into());
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {origin}"))?;
+    let file: ModelFile = serde_json::from_slice(&bytes)
+        .map_err(|err| BadInput::new(format!("{origin} is not a model file: {err}")))?;
+    if file.format != MODEL_FORMAT {
+        return Err(BadInput::new(format!(
+            "{origin} has format `{}`; this version reads `{MODEL_FORMAT}`",
+            file.format
+        ))
+        .into());
+    }
+    Ok((bytes, file))
 }
 
 fn train(args: &TrainArgs) -> anyhow::Result<()> {
@@ -267,20 +316,7 @@ fn print_report(
 }
 
 fn predict(args: &PredictArgs) -> anyhow::Result<()> {
-    let origin = args.model.display().to_string();
-    if !args.model.is_file() {
-        return Err(BadInput::new(format!("{origin}: no such model file")).into());
-    }
-    let bytes = std::fs::read(&args.model).with_context(|| format!("reading {origin}"))?;
-    let file: ModelFile = serde_json::from_slice(&bytes)
-        .map_err(|err| BadInput::new(format!("{origin} is not a model file: {err}")))?;
-    if file.format != MODEL_FORMAT {
-        return Err(BadInput::new(format!(
-            "{origin} has format `{}`; this version reads `{MODEL_FORMAT}`",
-            file.format
-        ))
-        .into());
-    }
+    let (bytes, file) = read_model(&args.model)?;
     let input = crate::score::read_json_input(&args.input)?;
     let features = feature_values(&file.model, &input)?;
     let prediction = file

@@ -150,6 +150,13 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::records::read_content))
         .routes(routes!(routes::records::record_proof))
+        .routes(routes!(
+            routes::records::analyze_record,
+            routes::records::record_analysis
+        ))
+        .routes(routes!(routes::cdss::list_alerts))
+        .routes(routes!(routes::cdss::alert_stream))
+        .routes(routes!(routes::cdss::patient_risk))
         .routes(routes!(routes::records::emergency_access))
         .routes(routes!(
             routes::consents::grant_consent,

@@ -593,6 +593,71 @@ macro_rules! data_store {
                     .await?;
                     Ok(())
                 }
+                W::UpsertNlpResult(r) => {
+                    sqlx::query(
+                        "INSERT INTO nlp_results (record_id, version, sealed, created_by, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (record_id, version) DO UPDATE \
+                         SET sealed = excluded.sealed, created_by = excluded.created_by, \
+                         created_at = excluded.created_at",
+                    )
+                    .bind(r.record_id.0)
+                    .bind(i64::from(r.version))
+                    .bind(&r.sealed)
+                    .bind(r.created_by.0)
+                    .bind(r.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::InsertObservations(b) => {
+                    sqlx::query(
+                        "INSERT INTO observations (id, patient_id, source, record_id, version, \
+                         observed_at, sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                         ON CONFLICT (record_id, version) DO NOTHING",
+                    )
+                    .bind(b.id)
+                    .bind(b.patient.0)
+                    .bind(b.source.as_str())
+                    .bind(b.record.map(|(r, _)| r.0))
+                    .bind(b.record.map(|(_, v)| i64::from(v)))
+                    .bind(b.observed_at)
+                    .bind(&b.sealed)
+                    .bind(b.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::InsertAlert(a) => {
+                    sqlx::query(
+                        "INSERT INTO cdss_alerts (id, patient_id, rule, severity, band, record_id, \
+                         category, sealed, raised_at, resolved_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(a.id)
+                    .bind(a.patient.0)
+                    .bind(&a.rule)
+                    .bind(&a.severity)
+                    .bind(&a.band)
+                    .bind(a.record.map(|(r, _)| r.0))
+                    .bind(a.record.map(|(_, c)| c.as_str()))
+                    .bind(&a.sealed)
+                    .bind(a.raised_at)
+                    .bind(a.resolved_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::ResolveAlert { id, at } => {
+                    let updated = sqlx::query(
+                        "UPDATE cdss_alerts SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL",
+                    )
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "alert" }) }
+                }
             }
         }
 

@@ -37,6 +37,16 @@ pub enum Write {
     },
     InsertEmergencyGrant(EmergencyGrant),
     InsertNotification(Notification),
+    /// Stores (or replaces) the NLP result of a record version.
+    UpsertNlpResult(crate::NlpResultRow),
+    /// Stores an observation batch; a second batch of the same record version is ignored.
+    InsertObservations(crate::ObservationBatch),
+    InsertAlert(crate::AlertRow),
+    /// Marks an alert resolved (its rule no longer fires with that band).
+    ResolveAlert {
+        id: Uuid,
+        at: OffsetDateTime,
+    },
 }
 
 /// A ledger entry to append: its canonical bytes, and index columns for audit queries (kept

@@ -6,6 +6,7 @@
 //! The store knows nothing about HTTP, tokens or policy: it saves and loads rows, and does
 //! each multi-row change in one transaction.
 
+mod cdss;
 mod data_sql;
 mod error;
 mod group_commit;
@@ -27,6 +28,7 @@ use meditrustal_ledger::{Hash, NodeId, SignedTreeHead, SigningKey};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use cdss::{AlertRow, CdssStore, NlpResultRow, ObservationBatch, ObservationSource};
 pub use error::StoreError;
 pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
@@ -52,9 +54,9 @@ pub struct Page {
 }
 
 /// Everything the application persists. One trait per area; a backend implements all.
-pub trait Store: AccountStore + RecordStore + LedgerStore {}
+pub trait Store: AccountStore + RecordStore + LedgerStore + CdssStore {}
 
-impl<T: AccountStore + RecordStore + LedgerStore> Store for T {}
+impl<T: AccountStore + RecordStore + LedgerStore + CdssStore> Store for T {}
 
 /// Reads of records, consents, access requests, emergencies and notifications. Every write
 /// of these goes through [`LedgerStore::commit`], so it is audited in the same transaction.

@@ -453,6 +453,69 @@ fn fsync_file_and_parents(file: &std::path::Path, root: &std::path::Path) -> std
     Ok(())
 }
 
+/// Small derived data (an NLP result, observations, an alert's detail) sealed like a record
+/// version but kept inline in its SQL row instead of in the object store: there is no
+/// object to orphan or collect, and destroying the row's wrapped key shreds it the same way.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SealedBlob {
+    /// The wrapped data key and the id of the KEK that wrapped it.
+    #[serde(flatten)]
+    pub data_key: WrappedDataKey,
+    /// AES-GCM nonce (hex in serialised form).
+    #[serde(with = "hex::serde")]
+    pub nonce: [u8; NONCE_LEN],
+    /// Ciphertext ‖ tag (hex in serialised form).
+    #[serde(with = "hex::serde")]
+    pub ciphertext: Vec<u8>,
+}
+
+/// Inline blobs are for small derived data; larger content belongs in a record.
+pub const MAX_BLOB_BYTES: usize = 4 * 1024 * 1024;
+
+impl Vault {
+    /// Encrypts `plaintext` under a fresh data key bound to `binding` and returns it whole
+    /// (nothing is stored). Bind it to something other than a record version's binding
+    /// (e.g. `"<record id>/nlp"`) so the two can never be swapped.
+    pub fn seal_blob(
+        &self,
+        mut plaintext: Vec<u8>,
+        binding: &RecordBinding<'_>,
+    ) -> Result<SealedBlob, VaultError> {
+        if plaintext.len() > MAX_BLOB_BYTES {
+            return Err(VaultError::TooLarge {
+                what: "blob",
+                size: plaintext.len() as u64,
+                max: MAX_BLOB_BYTES as u64,
+            });
+        }
+        let aad = binding.associated_data()?;
+        let data_key = DataKey::generate(self.rng.as_ref()).map_err(envelope_to_vault)?;
+        let nonce = envelope::generate_nonce(self.rng.as_ref()).map_err(envelope_to_vault)?;
+        let wrapped = self.keys.wrap(&data_key)?;
+        plaintext.reserve_exact(TAG_LEN);
+        seal_in_place(&data_key, &nonce, &aad, &mut plaintext).map_err(envelope_to_vault)?;
+        Ok(SealedBlob {
+            data_key: wrapped,
+            nonce,
+            ciphertext: plaintext,
+        })
+    }
+
+    /// Authenticates and decrypts a [`SealedBlob`] sealed under `binding`.
+    pub fn open_blob(
+        &self,
+        blob: &SealedBlob,
+        binding: &RecordBinding<'_>,
+    ) -> Result<Vec<u8>, VaultError> {
+        let aad = binding.associated_data()?;
+        let data_key = self.keys.unwrap(&blob.data_key)?;
+        let mut buffer = blob.ciphertext.clone();
+        open_in_place(&data_key, &blob.nonce, &aad, &mut buffer).map_err(envelope_to_vault)?;
+        Ok(buffer)
+    }
+}
+
 fn envelope_to_vault(e: EnvelopeError) -> VaultError {
     match e {
         EnvelopeError::UnwrapFailed { kek_id } => VaultError::KeyUnwrap { kek_id },
@@ -482,6 +545,21 @@ mod tests {
         patient_id: "pat-1",
         version: 1,
     };
+
+    #[test]
+    fn blobs_round_trip_and_stay_bound() {
+        let v = vault();
+        let blob = v.seal_blob(b"{\"news2\":9}".to_vec(), &BINDING).unwrap();
+        assert_ne!(&blob.ciphertext[..11], b"{\"news2\":9}");
+        assert_eq!(v.open_blob(&blob, &BINDING).unwrap(), b"{\"news2\":9}");
+        let other = RecordBinding::new("rec-1/nlp", "pat-1", 1);
+        assert!(v.open_blob(&blob, &other).is_err());
+        let mut tampered = blob.clone();
+        tampered.ciphertext[0] ^= 1;
+        assert!(v.open_blob(&tampered, &BINDING).is_err());
+        let json = serde_json::to_string(&blob).unwrap();
+        assert_eq!(serde_json::from_str::<SealedBlob>(&json).unwrap(), blob);
+    }
 
     #[tokio::test]
     async fn round_trip_and_metadata() {

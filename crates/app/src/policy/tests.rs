@@ -426,3 +426,96 @@ fn every_role_may_analyze_text_but_only_as_a_system_action() {
         }
     }
 }
+
+#[test]
+fn derived_data_follows_the_records_it_comes_from() {
+    let patient = actor(Role::Patient);
+    for state in STATES {
+        let doctor = actor(Role::Doctor);
+        let (consents, emergencies) = facts(state, patient.user_id, doctor.user_id);
+        let purpose = if state == State::Emergency {
+            Purpose::Emergency
+        } else {
+            Purpose::Treatment
+        };
+        let context = Context {
+            purpose: Some(purpose),
+            now: now(),
+            consents: &consents,
+            emergencies: &emergencies,
+        };
+        let reads = matches!(
+            state,
+            State::Active | State::ActiveWithWrite | State::Emergency
+        );
+        for resource in [record(patient.user_id), Resource::Patient(patient.user_id)] {
+            let decision = decide(&doctor, Action::ReadDerived, resource, &context);
+            assert_eq!(
+                matches!(decision, Decision::Allow(_)),
+                reads,
+                "{state:?} {resource:?}"
+            );
+        }
+    }
+    // A consent limited to some categories covers alerts of those records only, never the
+    // patient as a whole.
+    let doctor = actor(Role::Doctor);
+    let (mut consents, _) = facts(State::Active, patient.user_id, doctor.user_id);
+    consents[0].scope = ConsentScope::Categories {
+        categories: BTreeSet::from([NOTE]),
+    };
+    let context = Context {
+        purpose: Some(Purpose::Treatment),
+        now: now(),
+        consents: &consents,
+        emergencies: &[],
+    };
+    assert!(matches!(
+        decide(
+            &doctor,
+            Action::ReadDerived,
+            record(patient.user_id),
+            &context
+        ),
+        Decision::Allow(Basis::Consent(_))
+    ));
+    assert_eq!(
+        decide(
+            &doctor,
+            Action::ReadDerived,
+            Resource::Patient(patient.user_id),
+            &context
+        ),
+        Decision::Deny(Denial::ConsentRequired)
+    );
+    // Looking for alerts at all: patients and doctors; never admins or researchers, who see
+    // no patient's data either way.
+    let bare = Context::bare(now());
+    for (role, allowed) in [
+        (Role::Patient, true),
+        (Role::Doctor, true),
+        (Role::Admin, false),
+        (Role::Researcher, false),
+    ] {
+        let who = actor(role);
+        assert_eq!(
+            matches!(
+                decide(&who, Action::ReadDerived, Resource::System, &bare),
+                Decision::Allow(Basis::Role)
+            ),
+            allowed,
+            "{role:?}"
+        );
+        let own = decide(
+            &who,
+            Action::ReadDerived,
+            Resource::Patient(who.user_id),
+            &bare,
+        );
+        assert_eq!(
+            matches!(own, Decision::Allow(Basis::Owner)),
+            role == Role::Patient,
+            "{role:?}"
+        );
+    }
+}

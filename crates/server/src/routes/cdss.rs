@@ -1,15 +1,23 @@
 //! Clinical decision support: published scores computed from inputs in the request body.
-//! Nothing here reads patient records, so any authenticated, active user may call it.
+//! Nothing there reads patient records, so any authenticated, active user may call it.
+//! Early-warning alerts (list and server-sent events) are derived from patient data and
+//! follow the consent policy.
+
+use std::convert::Infallible;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
-use meditrustal_app::{App, ScoreResult};
-use serde::Serialize;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::stream::{Stream, StreamExt as _};
+use meditrustal_app::{AlertView, App, PatientRisk, ScoreResult};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::ErrorEnvelope;
+use super::records::purpose;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, AuthUser};
+use crate::extract::{ApiJson, ApiQuery, AuthUser};
 
 /// A score the API can compute.
 #[derive(Serialize, ToSchema)]
@@ -146,4 +154,162 @@ pub async fn compute_score(
     ApiJson(input): ApiJson<Value>,
 ) -> Result<axum::Json<ScoreResult>, ApiError> {
     Ok(axum::Json(app.compute_score(&actor, &name, &input)?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// Why a doctor looks (default `treatment`); a consent must allow it.
+    pub purpose: Option<String>,
+    /// Also list alerts that have been resolved (default false).
+    pub include_resolved: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AlertList {
+    /// Newest first.
+    #[schema(value_type = Vec<AlertDoc>)]
+    pub alerts: Vec<AlertView>,
+}
+
+/// An early-warning alert, for the OpenAPI document (the handler serialises the
+/// application's `AlertView`).
+#[derive(ToSchema)]
+#[schema(as = Alert)]
+#[allow(dead_code)]
+pub struct AlertDoc {
+    id: uuid::Uuid,
+    patient_id: uuid::Uuid,
+    /// `news2`, `qsofa` or `sirs`.
+    rule: String,
+    /// `medium`, `high` or `critical`.
+    severity: String,
+    /// The band that fired; for an incomplete score, the band it is guaranteed to reach.
+    band: String,
+    #[schema(required = true)]
+    total: Option<f64>,
+    #[schema(required = true)]
+    partial_total: Option<f64>,
+    complete: bool,
+    /// The score, the band and every contributing component with its points.
+    explanation: String,
+    /// The observations the score was computed from: `code`, `value`, `unit`, `time`.
+    #[schema(value_type = Vec<Object>)]
+    observations_used: Vec<Value>,
+    /// The record whose arrival raised the alert.
+    #[schema(required = true)]
+    record_id: Option<uuid::Uuid>,
+    #[schema(value_type = String, format = DateTime)]
+    raised_at: String,
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
+    resolved_at: Option<String>,
+}
+
+/// Early-warning alerts the caller may see.
+///
+/// A patient sees their own; a doctor those of patients whose active consent covers, for
+/// the purpose, the record that raised the alert; anyone else is refused. Each patient
+/// whose alerts are shown is audited (`cdss.alerts_read`).
+#[utoipa::path(get, path = "/api/v1/cdss/alerts", tag = "cdss", params(AlertQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = AlertList), (status = 401, body = ErrorEnvelope),
+        (status = 403, body = ErrorEnvelope)))]
+pub async fn list_alerts(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    ApiQuery(query): ApiQuery<AlertQuery>,
+) -> Result<axum::Json<AlertList>, ApiError> {
+    let purpose = purpose(query.purpose.as_deref())?;
+    let alerts = app
+        .list_alerts(&actor, purpose, query.include_resolved.unwrap_or(false))
+        .await?;
+    Ok(axum::Json(AlertList { alerts }))
+}
+
+/// How often an idle alert stream sends a keep-alive comment.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// Alerts as they are raised, as server-sent events (`event: alert`, `data:` an Alert).
+///
+/// Each subscriber receives only the alerts `GET /api/v1/cdss/alerts` would show them; each
+/// delivery is audited (`cdss.alert_delivered`). A comment is sent every 15 s while idle.
+#[utoipa::path(get, path = "/api/v1/cdss/alerts/stream", tag = "cdss",
+    params(("purpose" = Option<String>, Query, description = "Why a doctor looks (default `treatment`)")),
+    security(("bearer" = [])),
+    responses((status = 200, description = "`text/event-stream` of `alert` events whose data is an Alert", content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn alert_stream(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    ApiQuery(query): ApiQuery<AlertQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let purpose = purpose(query.purpose.as_deref())?;
+    let alerts = app.alert_stream(&actor, purpose).await?;
+    let events = alerts.filter_map(|alert| async move {
+        match Event::default().event("alert").json_data(&alert) {
+            Ok(event) => Some(Ok(event)),
+            Err(err) => {
+                tracing::error!(error = %err, "alert event not serialisable");
+                None
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RiskQuery {
+    /// Why a doctor looks (default `treatment`); a consent for all records must allow it.
+    pub purpose: Option<String>,
+}
+
+/// The shape of a patient's risk, for the OpenAPI document (the handler serialises the
+/// application's `PatientRisk`).
+#[derive(ToSchema)]
+#[schema(as = PatientRisk)]
+#[allow(dead_code)]
+pub struct PatientRiskDoc {
+    patient_id: uuid::Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    evaluated_at: String,
+    /// Observations older than this many hours are not used.
+    window_hours: i64,
+    /// Scores with at least one item scored from the patient's data; incomplete ones name
+    /// what is missing in `missing`.
+    scores: Vec<ScoreResultDoc>,
+    /// Every other score with the inputs it lacks.
+    not_computed: Vec<UncomputedScoreDoc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = UncomputedScore)]
+#[allow(dead_code)]
+pub struct UncomputedScoreDoc {
+    score: String,
+    missing: Vec<String>,
+}
+
+/// Every score the patient's latest observations allow, and what the others lack.
+///
+/// Uses the patient's stored observations of the last 24 hours (vital-signs records and the
+/// vital signs found in notes). Allowed to the patient, and to a doctor whose consent covers
+/// all records for the purpose (or under emergency access); audited as `cdss.risk_read`.
+#[utoipa::path(get, path = "/api/v1/cdss/patients/{id}/risk", tag = "cdss",
+    params(("id" = uuid::Uuid, Path, description = "The patient"), RiskQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = PatientRiskDoc), (status = 401, body = ErrorEnvelope),
+        (status = 403, description = "`FORBIDDEN` or `CONSENT_REQUIRED`", body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+pub async fn patient_risk(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<uuid::Uuid>,
+    ApiQuery(query): ApiQuery<RiskQuery>,
+) -> Result<axum::Json<PatientRisk>, ApiError> {
+    let purpose = purpose(query.purpose.as_deref())?;
+    Ok(axum::Json(
+        app.patient_risk(&actor, meditrustal_domain::UserId(id), purpose)
+            .await?,
+    ))
 }

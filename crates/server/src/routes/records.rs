@@ -384,3 +384,61 @@ pub async fn emergency_access(
     };
     Ok((StatusCode::CREATED, axum::Json(view)))
 }
+
+/// The stored NLP result of a note version, for the OpenAPI document (the handler
+/// serialises the application's `RecordAnalysis`).
+#[derive(ToSchema)]
+#[schema(as = RecordAnalysis)]
+#[allow(dead_code)]
+pub struct RecordAnalysisDoc {
+    record_id: Uuid,
+    version: u32,
+    #[schema(value_type = String, format = DateTime)]
+    analyzed_at: String,
+    /// The engine's output, schema of `POST /api/v1/nlp/analyze`: `entities`,
+    /// `measurements`, `phi`, `sections`.
+    #[schema(value_type = Object)]
+    analysis: serde_json::Value,
+}
+
+/// Analyse a clinical note with the NLP engine and store the result beside the version.
+///
+/// A read of the record (same consent and purpose rules, audited as `record.analyzed`).
+/// Only `text/plain` records of category `clinical-note` or `discharge-summary`. Analysing
+/// the same version again replaces its result. The note's vital signs feed early warning
+/// (notes are also analysed when they are created or updated).
+#[utoipa::path(post, path = "/api/v1/records/{id}/nlp", tag = "records", params(("id" = Uuid, Path), ReadQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = RecordAnalysisDoc), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope),
+        (status = 422, description = "`NOT_A_NOTE`", body = ErrorEnvelope)))]
+pub async fn analyze_record(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<Uuid>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let purpose = purpose(query.purpose.as_deref())?;
+    let analysis = app
+        .analyze_record(&actor, RecordId(id), query.version, purpose)
+        .await?;
+    Ok(axum::Json(analysis).into_response())
+}
+
+/// The stored NLP result of a note version (the current one by default); audited as a read.
+#[utoipa::path(get, path = "/api/v1/records/{id}/nlp", tag = "records", params(("id" = Uuid, Path), ReadQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = RecordAnalysisDoc), (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No such record, or the version was not analysed", body = ErrorEnvelope)))]
+pub async fn record_analysis(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<Uuid>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Response, ApiError> {
+    let purpose = purpose(query.purpose.as_deref())?;
+    let analysis = app
+        .record_analysis(&actor, RecordId(id), query.version, purpose)
+        .await?;
+    Ok(axum::Json(analysis).into_response())
+}

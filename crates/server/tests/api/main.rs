@@ -11,6 +11,7 @@ mod accounts;
 mod admin;
 mod bad_input;
 mod cdss;
+mod early_warning;
 mod nlp;
 mod operations;
 mod records;

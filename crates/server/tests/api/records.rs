@@ -138,6 +138,8 @@ async fn the_consent_story(backend: TestBackend) {
         .collect();
     let expected = [
         ("record.created", "allowed", "li.na"),
+        // Notes are analysed as they are stored (the result is kept beside the version).
+        ("record.analyzed", "allowed", "li.na"),
         ("access.denied", "denied", "dr.wang"),
         ("access_request.created", "allowed", "dr.wang"),
         ("consent.granted", "allowed", "li.na"),
