@@ -440,7 +440,7 @@ impl App {
     }
 
     /// Alerts raised from now on that the actor may see (as [`App::list_alerts`] decides),
-    /// each delivery audited. Ends when the application is dropped.
+    /// each delivery audited. Ends at [`App::end_alert_streams`].
     pub async fn alert_stream(
         &self,
         actor: &Actor,
@@ -449,27 +449,10 @@ impl App {
         self.authorize_derived(actor).await?;
         let purpose = purpose.or(Some(Purpose::Treatment));
         let receiver = self.alerts.subscribe();
-        let state = (self.clone(), actor.clone(), receiver);
-        Ok(
-            stream::unfold(state, move |(app, actor, mut receiver)| async move {
-                loop {
-                    let raised = match receiver.recv().await {
-                        Ok(raised) => raised,
-                        Err(broadcast::error::RecvError::Lagged(missed)) => {
-                            tracing::warn!(missed, "alert subscriber lagged");
-                            continue;
-                        }
-                        Err(broadcast::error::RecvError::Closed) => return None,
-                    };
-                    match app.deliver(&actor, &raised, purpose).await {
-                        Ok(true) => return Some((raised.view.clone(), (app, actor, receiver))),
-                        Ok(false) => {}
-                        Err(err) => tracing::warn!(error = %err, "alert delivery check failed"),
-                    }
-                }
-            })
-            .boxed(),
-        )
+        let closing = self.closing.subscribe();
+        let state = (self.clone(), actor.clone(), receiver, closing);
+        let alerts = stream::unfold(state, move |state| next_delivery(state, purpose));
+        Ok(alerts.boxed())
     }
 
     /// Whether `actor` may receive `raised`; an allowed delivery is audited first.
@@ -555,6 +538,43 @@ impl App {
             .open_blob(&blob, &RecordBinding::new(name, &patient_text, 1))
             .map_err(|err| integrity(err.to_string()))?;
         serde_json::from_slice(&plaintext).map_err(|err| integrity(err.to_string()))
+    }
+}
+
+/// What an alert stream holds between deliveries.
+type StreamState = (
+    App,
+    Actor,
+    broadcast::Receiver<Arc<Raised>>,
+    tokio::sync::watch::Receiver<bool>,
+);
+
+/// Waits for the next alert this subscriber may see; `None` once the server is closing.
+async fn next_delivery(
+    (app, actor, mut receiver, mut closing): StreamState,
+    purpose: Option<Purpose>,
+) -> Option<(AlertView, StreamState)> {
+    loop {
+        let received = tokio::select! {
+            received = receiver.recv() => received,
+            _ = closing.wait_for(|closed| *closed) => return None,
+        };
+        let raised = match received {
+            Ok(raised) => raised,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "alert subscriber lagged");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return None,
+        };
+        match app.deliver(&actor, &raised, purpose).await {
+            Ok(true) => {
+                let view = raised.view.clone();
+                return Some((view, (app, actor, receiver, closing)));
+            }
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "alert delivery check failed"),
+        }
     }
 }
 

@@ -90,6 +90,8 @@ pub struct App {
     nlp: Arc<nlp::NlpEngine>,
     /// Newly raised early-warning alerts, for the server-sent-event subscribers.
     alerts: tokio::sync::broadcast::Sender<Arc<early_warning::Raised>>,
+    /// Set when the server shuts down, so that alert streams end and shutdown can finish.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -120,6 +122,7 @@ impl App {
             ledger_key: Arc::new(parts.ledger_key),
             nlp: Arc::default(),
             alerts: early_warning::channel(),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 
@@ -129,6 +132,12 @@ impl App {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Ends every open alert stream (call when shutting down: an open stream would keep
+    /// a graceful shutdown waiting for its client forever).
+    pub fn end_alert_streams(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Forgets throttling state of clients that have been quiet; call periodically.

@@ -77,6 +77,7 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         demo.print();
     }
 
+    let closer = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -84,7 +85,12 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
             app.prune_throttle();
         }
     });
-    application.run_until(shutdown_signal()).await?;
+    application
+        .run_until(async move {
+            shutdown_signal().await;
+            closer.end_alert_streams();
+        })
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The real binary end to end: kill -9 during concurrent creates loses no acknowledged
 //! record and leaves a store that `verify` passes; `verify` names a tampered record; `gc`
-//! lists and deletes an orphan object.
+//! lists and deletes an orphan object; SIGTERM ends open alert streams so the graceful
+//! shutdown finishes; `model deploy` writes the model file's hash to the ledger.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -332,4 +333,90 @@ fn verify_refuses_a_directory_without_a_deployment() {
         !empty.path().join("keys").exists(),
         "verify must not create keys"
     );
+}
+
+#[tokio::test]
+async fn shutdown_ends_alert_streams_and_deploy_records_the_model_hash() {
+    let data = tempfile::tempdir().unwrap();
+    let deployment = sqlite_in(data.path());
+    let mut server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_stream").await;
+    let mut stream = client
+        .get(server.url("/api/v1/cdss/alerts/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // A hang guard, not a timing assertion: an open stream used to hold shutdown forever.
+    let ended = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the alert stream outlived the shutdown");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not exit after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+
+    let mut csv = String::from("x,y\n");
+    for i in 0..60u32 {
+        csv.push_str(&format!(
+            "{},{}\n",
+            i % 10,
+            u8::from((i * 37) % 11 < 4 + i % 3)
+        ));
+    }
+    std::fs::write(data.path().join("train.csv"), csv).unwrap();
+    let model = data.path().join("model.json");
+    let (csv_arg, model_arg) = (
+        data.path().join("train.csv").display().to_string(),
+        model.display().to_string(),
+    );
+    let train = meditrustal(
+        &deployment,
+        &[
+            "model",
+            "train",
+            "--csv",
+            &csv_arg,
+            "--outcome",
+            "y",
+            "--out",
+            &model_arg,
+            "--bootstrap",
+            "10",
+        ],
+    );
+    assert!(train.status.success(), "{}", text(&train));
+    let sha256 = hex::encode(Sha256::digest(std::fs::read(&model).unwrap()));
+    let deploy = meditrustal(&deployment, &["model", "deploy", "--model", &model_arg]);
+    assert!(deploy.status.success(), "{}", text(&deploy));
+    assert!(
+        String::from_utf8_lossy(&deploy.stdout).contains(&format!("SHA-256 {sha256}")),
+        "{}",
+        text(&deploy)
+    );
+    let verify = meditrustal(&deployment, &["verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+
+    let not_a_model = meditrustal(&deployment, &["model", "deploy", "--model", &csv_arg]);
+    assert_eq!(not_a_model.status.code(), Some(2), "{}", text(&not_a_model));
 }
