@@ -13,6 +13,7 @@ use crate::helpers::{TestApp, error_code};
 on_both_backends!(
     a_septic_note_alerts_the_consented_doctor_only,
     vital_sign_records_raise_resolve_and_are_checked,
+    alerts_follow_consent_scope_and_revocation,
 );
 
 const SEPTIC_NOTE: &str = "体温38.9℃，心率118次/分，呼吸26次/分，血压88/52mmHg，神志模糊";
@@ -381,4 +382,63 @@ async fn vital_sign_records_raise_resolve_and_are_checked(backend: TestBackend) 
     let resolved = of_rule(all["alerts"].as_array().unwrap(), "qsofa");
     assert_eq!(resolved.len(), 1);
     assert!(resolved[0]["resolved_at"].is_string());
+}
+
+async fn alerts_follow_consent_scope_and_revocation(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("he.ping", "patient").await;
+    let (_, doctor) = app.user("dr.feng", "doctor").await;
+    let body = json!({"grantee": "dr.feng", "purposes": ["treatment"],
+        "scope": {"kind": "categories", "categories": ["vital-signs"]}});
+    let grant = json_of(
+        app.post("/api/v1/consents", &body, Some(&patient)).await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // qSOFA from a vital-signs record: covered by the consent.
+    let vitals = json!({"observations": [
+        {"code": "resp_rate", "value": 24, "unit": "/min"},
+        {"code": "sbp_mmhg", "value": 95, "unit": "mmHg"},
+        {"code": "consciousness", "value": "A"}
+    ]});
+    let stored = app
+        .upload(
+            &patient,
+            "category=vital-signs",
+            "application/json",
+            vitals.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    // NEWS2 and SIRS from a note: the consent does not cover notes.
+    app.note(&patient, SEPTIC_NOTE).await;
+
+    let mine = alerts(&app, &patient).await;
+    let mut rules: Vec<&str> = mine.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    rules.sort_unstable();
+    assert_eq!(rules, ["news2", "qsofa", "sirs"]);
+    let seen = alerts(&app, &doctor).await;
+    let seen: Vec<&str> = seen.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    assert_eq!(seen, ["qsofa"], "only the alert of the covered record");
+    let risk = app
+        .get(
+            &format!("/api/v1/cdss/patients/{patient_id}/risk"),
+            Some(&doctor),
+        )
+        .await;
+    assert_eq!(
+        error_code(risk, StatusCode::FORBIDDEN).await,
+        "CONSENT_REQUIRED",
+        "derived data of the whole patient needs a consent for all records"
+    );
+
+    let revoke = format!("/api/v1/consents/{}/revoke", grant["id"].as_str().unwrap());
+    assert_eq!(
+        app.post(&revoke, &json!({}), Some(&patient)).await.status(),
+        StatusCode::OK
+    );
+    assert!(alerts(&app, &doctor).await.is_empty(), "revoked");
 }
