@@ -36,6 +36,8 @@ pub(crate) struct AuditEvent {
     pub request: Option<Uuid>,
     /// SHA-256(salt ‖ SHA-256(content)), hex: binds the content without revealing it.
     pub commitment: Option<String>,
+    /// Legal basis code of an erasure (`pipl-art47-…`).
+    pub legal_basis: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +70,8 @@ struct Entry<'a> {
     request: Option<Uuid>,
     #[serde(skip_serializing_if = "Option::is_none")]
     commitment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    legal_basis: Option<&'a str>,
 }
 
 impl AuditEvent {
@@ -90,6 +94,7 @@ impl AuditEvent {
             consent: None,
             request: None,
             commitment: None,
+            legal_basis: None,
         }
     }
 
@@ -134,6 +139,11 @@ impl AuditEvent {
         self
     }
 
+    pub(crate) fn legal_basis(mut self, basis: &'static str) -> AuditEvent {
+        self.legal_basis = Some(basis);
+        self
+    }
+
     /// Serialises canonically and adds the database's index columns.
     pub(crate) fn to_ledger(&self) -> Result<LedgerEvent, AppError> {
         let (outcome, basis, reason) = match self.outcome {
@@ -164,6 +174,7 @@ impl AuditEvent {
             }),
             request: self.request,
             commitment: self.commitment.as_deref(),
+            legal_basis: self.legal_basis,
         };
         let entry = LedgerEntry::from_event(&entry)
             .map_err(|err| AppError::internal(format!("ledger entry: {err}")))?;

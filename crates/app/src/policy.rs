@@ -50,6 +50,18 @@ pub enum Action {
     ComputeScore,
     /// Analyse or de-identify text the actor supplies (nothing is read or stored).
     AnalyzeText,
+    /// Erase a record by destroying its data keys (PIPL Art. 47).
+    EraseRecord,
+    /// Erase a patient's account and every record of it (PIPL Art. 47).
+    EraseAccount,
+    /// Set or clear a legal hold on a record (it must then be kept).
+    SetLegalHold,
+    /// Ask for a record to be corrected (PIPL Art. 46).
+    RequestCorrection,
+    /// Accept or reject a correction request.
+    DecideCorrection,
+    /// Export (and download) a copy of all one's own data (PIPL Art. 45).
+    ExportData,
 }
 
 /// What the action is about.
@@ -126,6 +138,8 @@ pub enum Denial {
     Forbidden,
     /// A doctor without an active consent (or emergency) covering this record and purpose.
     ConsentRequired,
+    /// The record is under a legal hold and may not be erased.
+    LegalHold,
 }
 
 impl Denial {
@@ -133,6 +147,7 @@ impl Denial {
         match self {
             Denial::Forbidden => "FORBIDDEN",
             Denial::ConsentRequired => "CONSENT_REQUIRED",
+            Denial::LegalHold => "LEGAL_HOLD",
         }
     }
 }
@@ -183,6 +198,30 @@ pub fn decide(
         (A::ReadAudit, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
         (A::ComputeScore | A::AnalyzeText, R::System) => {
             allow_if(scoring_allowed(actor.role), Basis::Role)
+        }
+        // Erasure: the patient themself, or an administrator executing a request whose
+        // identity check was done outside the platform (the reason is required). Neither
+        // reads any content.
+        (A::EraseRecord, R::Record { patient, .. }) | (A::EraseAccount, R::Patient(patient)) => {
+            match actor.role {
+                Role::Patient if patient == me => Decision::Allow(Basis::Owner),
+                Role::Admin => Decision::Allow(Basis::Role),
+                Role::Patient | Role::Doctor | Role::Researcher => {
+                    Decision::Deny(Denial::Forbidden)
+                }
+            }
+        }
+        (A::SetLegalHold, R::Record { .. }) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::ExportData, R::Patient(patient)) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        (A::RequestCorrection, R::Record { patient, .. }) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        // Deciding a correction writes the record: a doctor under a consent that allows
+        // writing it for treatment (patients edit their own records directly).
+        (A::DecideCorrection, R::Record { .. }) if actor.role == Role::Doctor => {
+            decide_clinical(actor, A::UpdateRecord, resource, context)
         }
         (A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords, _) => {
             decide_clinical(actor, action, resource, context)

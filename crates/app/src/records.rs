@@ -43,10 +43,10 @@ pub struct RecordProof {
 }
 
 /// Which record version a ciphertext belongs to (the AEAD binding).
-struct VersionKey {
-    patient: UserId,
-    id: RecordId,
-    version: u32,
+pub(crate) struct VersionKey {
+    pub(crate) patient: UserId,
+    pub(crate) id: RecordId,
+    pub(crate) version: u32,
 }
 
 const COMMITMENT_DOMAIN: &[u8] = b"meditrustal-content-v1\0";
@@ -269,7 +269,7 @@ impl App {
         self.inclusion_proof(stored.leaf_index).await
     }
 
-    async fn seal_version(
+    pub(crate) async fn seal_version(
         &self,
         actor: &Actor,
         key: VersionKey,
@@ -307,6 +307,7 @@ impl App {
             created_by: actor.user_id,
             created_at: now,
             event: 0,
+            correction_id: None,
         };
         let event = AuditEvent::new("record.created", now, actor, Outcome::Allowed(basis))
             .record(id, Some(version))
@@ -351,7 +352,8 @@ impl App {
     }
 
     /// Loads a record and decides `action` on it for `actor` (a denial is audited first).
-    async fn decide_on_record(
+    /// An erased record answers [`AppError::Erased`] to those allowed, whatever the action.
+    pub(crate) async fn decide_on_record(
         &self,
         actor: &Actor,
         id: RecordId,
@@ -375,6 +377,9 @@ impl App {
                 Some(id),
             )
             .await?;
+        if meta.erasure.is_some() {
+            return Err(AppError::Erased);
+        }
         Ok((meta, patient_did, basis))
     }
 

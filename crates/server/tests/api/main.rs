@@ -14,3 +14,4 @@ mod cdss;
 mod nlp;
 mod operations;
 mod records;
+mod rights;
