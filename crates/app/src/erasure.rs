@@ -68,6 +68,28 @@ impl App {
         id: RecordId,
         reason: Option<&str>,
     ) -> Result<ErasureOutcome, AppError> {
+        self.erase_one(actor, id, reason, None).await
+    }
+
+    /// Erases a record under a given legal basis (retention); the policy decides as for
+    /// any erasure.
+    pub(crate) async fn erase_record_as(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        reason: Option<&str>,
+        legal: ErasureBasis,
+    ) -> Result<ErasureOutcome, AppError> {
+        self.erase_one(actor, id, reason, Some(legal)).await
+    }
+
+    async fn erase_one(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        reason: Option<&str>,
+        legal: Option<ErasureBasis>,
+    ) -> Result<ErasureOutcome, AppError> {
         let reason = admin_reason(actor, reason)?;
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, id, Action::EraseRecord, None)
@@ -75,7 +97,7 @@ impl App {
         if meta.hold.is_some() {
             return Err(self.refuse_held(actor, &meta, patient_did).await?);
         }
-        let legal = ErasureBasis::for_basis(basis);
+        let legal = legal.unwrap_or(ErasureBasis::for_basis(basis));
         let mut objects = self.record_objects(&meta).await?;
         objects.extend(self.export_objects(meta.patient).await?);
         let now = self.clock.now();

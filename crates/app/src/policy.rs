@@ -62,6 +62,8 @@ pub enum Action {
     DecideCorrection,
     /// Export (and download) a copy of all one's own data (PIPL Art. 45).
     ExportData,
+    /// Erase every record past its category's retention period.
+    RunRetention,
 }
 
 /// What the action is about.
@@ -212,6 +214,7 @@ pub fn decide(
             }
         }
         (A::SetLegalHold, R::Record { .. }) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::RunRetention, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
         (A::ExportData, R::Patient(patient)) => {
             allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
         }
