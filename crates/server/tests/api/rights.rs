@@ -11,6 +11,7 @@ on_both_backends!(
     erasure_and_legal_holds_over_http,
     account_erasure_over_http,
     export_verifies_offline,
+    correction_over_http,
 );
 
 async fn erasure_and_legal_holds_over_http(backend: TestBackend) {
@@ -313,4 +314,114 @@ async fn export_verifies_offline(backend: TestBackend) {
         error_code(response, StatusCode::CONFLICT).await,
         "STATE_CONFLICT"
     );
+}
+
+async fn correction_over_http(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("patient_lin", "patient").await;
+    let (_, doctor) = app.user("dr_feng", "doctor").await;
+    let consent = json!({ "grantee": "dr_feng", "scope": { "kind": "all" },
+        "purposes": ["treatment"], "allow_write": true });
+    assert_eq!(
+        app.post("/api/v1/consents", &consent, Some(&patient))
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let upload = app
+        .upload(
+            &doctor,
+            &format!("category=clinical-note&patient={patient_id}&purpose=treatment"),
+            "text/plain; charset=utf-8",
+            "过敏史：无".as_bytes().to_vec(),
+        )
+        .await;
+    assert_eq!(upload.status(), StatusCode::CREATED);
+    let record: Value = upload.json().await.unwrap();
+    let record = record["id"].as_str().unwrap().to_owned();
+    let corrections = format!("/api/v1/records/{record}/corrections");
+
+    let body = json!({ "content": "过敏史：青霉素", "reason": "我对青霉素过敏" });
+    let response = app.post(&corrections, &body, Some(&doctor)).await;
+    assert_eq!(
+        error_code(response, StatusCode::FORBIDDEN).await,
+        "FORBIDDEN"
+    );
+    let response = app
+        .post(
+            &corrections,
+            &json!({ "content": "x", "reason": "" }),
+            Some(&patient),
+        )
+        .await;
+    assert_eq!(
+        error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await,
+        "INVALID_REASON"
+    );
+    let response = app.post(&corrections, &body, Some(&patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let request: Value = response.json().await.unwrap();
+    assert_eq!(request["status"], "pending");
+    let id = request["id"].as_str().unwrap().to_owned();
+
+    let accept = format!("/api/v1/corrections/{id}/accept");
+    let response = app.post(&accept, &json!({}), Some(&patient)).await;
+    assert_eq!(
+        error_code(response, StatusCode::FORBIDDEN).await,
+        "FORBIDDEN"
+    );
+    let response = app.post(&accept, &json!({}), Some(&doctor)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let decided: Value = response.json().await.unwrap();
+    assert_eq!(decided["status"], "accepted");
+    assert_eq!(decided["new_version"], 2);
+    let response = app
+        .post(
+            &format!("/api/v1/corrections/{id}/reject"),
+            &json!({ "reason": "late" }),
+            Some(&doctor),
+        )
+        .await;
+    assert_eq!(
+        error_code(response, StatusCode::CONFLICT).await,
+        "STATE_CONFLICT"
+    );
+
+    // Both versions readable; the old one is marked superseded by the new one.
+    let details: Value = app
+        .get(&format!("/api/v1/records/{record}"), Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let versions = details["versions"].as_array().unwrap();
+    assert_eq!(versions[0]["superseded_by"], 2);
+    assert_eq!(versions[1]["superseded_by"], Value::Null);
+    assert_eq!(versions[1]["correction_id"], id.as_str());
+    for (version, text) in [(1, "过敏史：无"), (2, "过敏史：青霉素")] {
+        let response = app
+            .get(
+                &format!("/api/v1/records/{record}/content?version={version}&purpose=treatment"),
+                Some(&doctor),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.text().await.unwrap(), text);
+    }
+    let listed: Value = app
+        .get(&corrections, Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["corrections"][0]["status"], "accepted");
+    let notes: Value = app
+        .get("/api/v1/notifications", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(notes.to_string().contains("correction.accepted"), "{notes}");
 }
