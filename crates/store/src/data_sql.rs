@@ -663,13 +663,17 @@ macro_rules! data_store {
                         .bind(Vec::<u8>::new())
                         .execute(&mut *tx)
                         .await?;
-                    // Finished exports hold a decrypted copy of the record: their keys go.
+                    // Exports hold a decrypted copy of the record: finished ones lose their
+                    // keys, and one being built can no longer finish (its archive becomes an
+                    // orphan for gc).
                     sqlx::query(
                         "UPDATE export_jobs SET sealed = NULL, status = 'failed', \
-                         error = 'withdrawn: it held data that was erased' \
-                         WHERE sealed IS NOT NULL AND patient_id = (SELECT patient_id FROM records WHERE id = $1)",
+                         error = 'withdrawn: it held data that was erased', finished_at = COALESCE(finished_at, $2) \
+                         WHERE (sealed IS NOT NULL OR status IN ('pending', 'running')) \
+                         AND patient_id = (SELECT patient_id FROM records WHERE id = $1)",
                     )
                     .bind(id.0)
+                    .bind(at)
                     .execute(&mut *tx)
                     .await?;
                     // Correction proposals are content too: their keys and texts go as well.
