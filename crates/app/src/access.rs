@@ -105,6 +105,7 @@ impl App {
                 Err(match denial {
                     Denial::ConsentRequired => AppError::ConsentRequired,
                     Denial::Forbidden => AppError::Forbidden,
+                    Denial::LegalHold => AppError::LegalHold,
                 })
             }
         }

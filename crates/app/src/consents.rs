@@ -441,7 +441,7 @@ impl App {
         Ok(scope)
     }
 
-    fn notification(
+    pub(crate) fn notification(
         &self,
         user: UserId,
         kind: &str,

@@ -38,6 +38,12 @@ pub enum AppError {
     Integrity(String),
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// The record was erased at the patient's request; only its tombstone remains.
+    #[error("this record was erased; only its tombstone remains")]
+    Erased,
+    /// A legal hold keeps the record; it cannot be erased until the hold is cleared.
+    #[error("the record is under a legal hold and cannot be erased")]
+    LegalHold,
     /// A clinical score could not be computed from the given inputs; names the field.
     #[error(transparent)]
     Score(#[from] ScoreError),

@@ -40,6 +40,8 @@ pub(crate) struct AuditEvent {
     pub alert: Option<(Uuid, &'static str, String)>,
     /// SHA-256 of a deployed model file, hex.
     pub model_sha256: Option<String>,
+    /// Legal basis code of an erasure (`pipl-art47-…`).
+    pub legal_basis: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -80,6 +82,7 @@ struct Entry<'a> {
     band: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model_sha256: Option<&'a str>,
+    legal_basis: Option<&'a str>,
 }
 
 impl AuditEvent {
@@ -104,6 +107,7 @@ impl AuditEvent {
             commitment: None,
             alert: None,
             model_sha256: None,
+            legal_basis: None,
         }
     }
 
@@ -124,6 +128,7 @@ impl AuditEvent {
             commitment: None,
             alert: None,
             model_sha256: None,
+            legal_basis: None,
         }
     }
 
@@ -178,6 +183,11 @@ impl AuditEvent {
         self
     }
 
+    pub(crate) fn legal_basis(mut self, basis: &'static str) -> AuditEvent {
+        self.legal_basis = Some(basis);
+        self
+    }
+
     /// Serialises canonically and adds the database's index columns.
     pub(crate) fn to_ledger(&self) -> Result<LedgerEvent, AppError> {
         let (outcome, basis, reason) = match self.outcome {
@@ -212,6 +222,7 @@ impl AuditEvent {
             score: self.alert.as_ref().map(|(_, rule, _)| *rule),
             band: self.alert.as_ref().map(|(_, _, band)| band.as_str()),
             model_sha256: self.model_sha256.as_deref(),
+            legal_basis: self.legal_basis,
         };
         let entry = LedgerEntry::from_event(&entry)
             .map_err(|err| AppError::internal(format!("ledger entry: {err}")))?;

@@ -92,9 +92,11 @@ impl App {
                 break;
             };
             after = Some((last.record_id, last.version));
-            for version in &page {
-                // A row whose object cannot be named might reference any object: deleting
-                // anything then could destroy a record, so refuse outright.
+            for version in page.iter().filter(|v| !v.is_erased()) {
+                // An erased version references no object any more (its own was deleted,
+                // or is an orphan now). Any other row whose object cannot be named might
+                // reference any object: deleting anything then could destroy a record, so
+                // refuse outright.
                 let sealed: SealedRecord =
                     serde_json::from_str(&version.sealed).map_err(|err| {
                         AppError::Integrity(format!(
@@ -107,6 +109,33 @@ impl App {
             }
             report.versions_scanned += page.len() as u64;
             progress.advance(page.len() as u64);
+        }
+        // Correction proposals (PIPL Art. 46) are encrypted objects too.
+        for request in self.store.correction_requests(None, None).await? {
+            if request.proposal == meditrustal_store::ERASED_SEALED {
+                continue;
+            }
+            let sealed: SealedRecord = serde_json::from_str(&request.proposal).map_err(|err| {
+                AppError::Integrity(format!(
+                    "correction request {}: sealed proposal unreadable ({err}); \
+                     gc deletes nothing until it is repaired",
+                    request.id
+                ))
+            })?;
+            unreferenced.remove(sealed.object_key.as_str());
+        }
+        // So are finished exports' archives.
+        for job in self.store.export_jobs(None).await? {
+            let Some(sealed) = job.sealed else {
+                continue;
+            };
+            let sealed: SealedRecord = serde_json::from_str(&sealed).map_err(|err| {
+                AppError::Integrity(format!(
+                    "export {}: sealed archive unreadable ({err}); gc deletes nothing until it is repaired",
+                    job.id
+                ))
+            })?;
+            unreferenced.remove(sealed.object_key.as_str());
         }
         progress.finish(ScanPhase::RecordVersions);
 

@@ -56,6 +56,20 @@ pub enum Action {
     /// On a record: like reading that record. On a patient: needs a consent (for the
     /// purpose) whose scope is every record, since derived data mixes records.
     ReadDerived,
+    /// Erase a record by destroying its data keys (PIPL Art. 47).
+    EraseRecord,
+    /// Erase a patient's account and every record of it (PIPL Art. 47).
+    EraseAccount,
+    /// Set or clear a legal hold on a record (it must then be kept).
+    SetLegalHold,
+    /// Ask for a record to be corrected (PIPL Art. 46).
+    RequestCorrection,
+    /// Accept or reject a correction request.
+    DecideCorrection,
+    /// Export (and download) a copy of all one's own data (PIPL Art. 45).
+    ExportData,
+    /// Erase every record past its category's retention period.
+    RunRetention,
 }
 
 /// What the action is about.
@@ -132,6 +146,8 @@ pub enum Denial {
     Forbidden,
     /// A doctor without an active consent (or emergency) covering this record and purpose.
     ConsentRequired,
+    /// The record is under a legal hold and may not be erased.
+    LegalHold,
 }
 
 impl Denial {
@@ -139,6 +155,7 @@ impl Denial {
         match self {
             Denial::Forbidden => "FORBIDDEN",
             Denial::ConsentRequired => "CONSENT_REQUIRED",
+            Denial::LegalHold => "LEGAL_HOLD",
         }
     }
 }
@@ -194,6 +211,31 @@ pub fn decide(
             matches!(actor.role, Role::Patient | Role::Doctor),
             Basis::Role,
         ),
+        // Erasure: the patient themself, or an administrator executing a request whose
+        // identity check was done outside the platform (the reason is required). Neither
+        // reads any content.
+        (A::EraseRecord, R::Record { patient, .. }) | (A::EraseAccount, R::Patient(patient)) => {
+            match actor.role {
+                Role::Patient if patient == me => Decision::Allow(Basis::Owner),
+                Role::Admin => Decision::Allow(Basis::Role),
+                Role::Patient | Role::Doctor | Role::Researcher => {
+                    Decision::Deny(Denial::Forbidden)
+                }
+            }
+        }
+        (A::SetLegalHold, R::Record { .. }) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::RunRetention, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::ExportData, R::Patient(patient)) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        (A::RequestCorrection, R::Record { patient, .. }) => {
+            allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
+        }
+        // Deciding a correction writes the record: a doctor under a consent that allows
+        // writing it for treatment (patients edit their own records directly).
+        (A::DecideCorrection, R::Record { .. }) if actor.role == Role::Doctor => {
+            decide_clinical(actor, A::UpdateRecord, resource, context)
+        }
         (
             A::CreateRecord | A::ReadRecord | A::UpdateRecord | A::ListRecords | A::ReadDerived,
             _,

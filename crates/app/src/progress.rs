@@ -12,6 +12,8 @@ pub enum ScanPhase {
     VaultObjects,
     /// Deleting orphan objects (`gc --apply`).
     DeletingOrphans,
+    /// Erasing records past their retention period (`retention run --execute`).
+    ErasingRecords,
 }
 
 impl ScanPhase {
@@ -22,6 +24,7 @@ impl ScanPhase {
             ScanPhase::RecordVersions => "record versions",
             ScanPhase::VaultObjects => "vault objects",
             ScanPhase::DeletingOrphans => "deleting orphans",
+            ScanPhase::ErasingRecords => "erasing records",
         }
     }
 }

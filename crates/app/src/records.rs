@@ -44,10 +44,10 @@ pub struct RecordProof {
 }
 
 /// Which record version a ciphertext belongs to (the AEAD binding).
-struct VersionKey {
-    patient: UserId,
-    id: RecordId,
-    version: u32,
+pub(crate) struct VersionKey {
+    pub(crate) patient: UserId,
+    pub(crate) id: RecordId,
+    pub(crate) version: u32,
 }
 
 const COMMITMENT_DOMAIN: &[u8] = b"meditrustal-content-v1\0";
@@ -278,7 +278,7 @@ impl App {
         self.inclusion_proof(stored.leaf_index).await
     }
 
-    async fn seal_version(
+    pub(crate) async fn seal_version(
         &self,
         actor: &Actor,
         key: VersionKey,
@@ -316,6 +316,7 @@ impl App {
             created_by: actor.user_id,
             created_at: now,
             event: 0,
+            correction_id: None,
         };
         let event = AuditEvent::new("record.created", now, actor, Outcome::Allowed(basis))
             .record(id, Some(version))
@@ -360,6 +361,7 @@ impl App {
     }
 
     /// Loads a record and decides `action` on it for `actor` (a denial is audited first).
+    /// An erased record answers [`AppError::Erased`] to those allowed, whatever the action.
     pub(crate) async fn decide_on_record(
         &self,
         actor: &Actor,
@@ -384,6 +386,9 @@ impl App {
                 Some(id),
             )
             .await?;
+        if meta.erasure.is_some() {
+            return Err(AppError::Erased);
+        }
         Ok((meta, patient_did, basis))
     }
 

@@ -11,11 +11,15 @@
 //!    stored), and its ledger leaf must be the `record.created`/`record.updated` entry of
 //!    this record and version whose commitment equals `content_commitment(salt, hash)`.
 //!    A ledger entry for a version that no row holds is reported as well.
+//!    An erased record (crypto-shredded, PIPL Art. 47) has no content to check: its
+//!    versions must still point at their ledger entries, its tombstone must have a
+//!    `record.erased` entry, and it is counted as erased, not reported as tampered. A
+//!    version without its data key whose record is not erased is reported.
 //!
 //! Every problem is collected, not just the first; nothing is written.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -107,6 +111,10 @@ pub enum VerifyProblem {
         version: u64,
         leaf_index: u64,
     },
+    /// A version's data key is gone but its record has no erasure tombstone.
+    KeyDestroyedWithoutErasure { record: RecordId, version: u32 },
+    /// A record's tombstone says erased, but no `record.erased` ledger entry records it.
+    ErasureNotOnLedger { record: RecordId },
 }
 
 impl fmt::Display for VerifyProblem {
@@ -210,6 +218,14 @@ impl fmt::Display for VerifyProblem {
                 f,
                 "ledger leaf {leaf_index} records record {record} v{version}, but no such version is stored"
             ),
+            Self::KeyDestroyedWithoutErasure { record, version } => write!(
+                f,
+                "record {record} v{version}: its data key is gone but the record was never erased"
+            ),
+            Self::ErasureNotOnLedger { record } => write!(
+                f,
+                "record {record} is marked erased, but no record.erased ledger entry records it"
+            ),
         }
     }
 }
@@ -221,6 +237,11 @@ pub struct VerifyReport {
     pub tree_heads: u64,
     pub records: u64,
     pub versions: u64,
+    /// Records erased by crypto-shredding (tombstones), included in `records`.
+    pub erased_records: u64,
+    /// Versions of erased records, included in `versions`: their leaves are checked,
+    /// their content cannot be.
+    pub erased_versions: u64,
     /// Plaintext bytes decrypted and hashed.
     pub content_bytes: u64,
     #[serde(serialize_with = "serialize_seconds", rename = "elapsed_seconds")]
@@ -272,6 +293,10 @@ struct LedgerScan<'a> {
     first_mismatch: Option<u64>,
     later_mismatches: Vec<u64>,
     record_leaves: HashMap<u64, RecordLeaf>,
+    /// Records named by `record.erased` entries.
+    erased_on_ledger: HashSet<String>,
+    /// Erased records whose `record.erased` entry was not among the scanned leaves.
+    erasures_unseen: Vec<RecordId>,
     problems: Vec<VerifyProblem>,
 }
 
@@ -288,12 +313,15 @@ impl App {
             tree_heads: heads.len() as u64,
             records: 0,
             versions: 0,
+            erased_records: 0,
+            erased_versions: 0,
             content_bytes: 0,
             elapsed: Duration::ZERO,
             problems: Vec::new(),
         };
         self.verify_records(&mut scan, &mut report, progress)
             .await?;
+        self.check_unseen_erasures(&mut scan).await?;
         let mut unmatched: Vec<(u64, RecordLeaf)> = scan
             .record_leaves
             .drain()
@@ -328,6 +356,8 @@ impl App {
             first_mismatch: None,
             later_mismatches: Vec::new(),
             record_leaves: HashMap::new(),
+            erased_on_ledger: HashSet::new(),
+            erasures_unseen: Vec::new(),
             problems: Vec::new(),
         };
         for head in heads {
@@ -406,6 +436,11 @@ impl App {
             });
         }
         if let Ok(fields) = serde_json::from_slice::<RecordEntryFields>(&row.entry)
+            && fields.kind == "record.erased"
+            && let Some(record) = fields.record
+        {
+            scan.erased_on_ledger.insert(record);
+        } else if let Ok(fields) = serde_json::from_slice::<RecordEntryFields>(&row.entry)
             && is_record_kind(&fields.kind)
         {
             scan.record_leaves.insert(
@@ -500,7 +535,7 @@ impl App {
             Some(scan.record_leaves.len() as u64),
         );
         let mut after: Option<(RecordId, u32)> = None;
-        let mut patients: HashMap<RecordId, Option<UserId>> = HashMap::new();
+        let mut patients: HashMap<RecordId, Option<(UserId, bool)>> = HashMap::new();
         loop {
             let page = self.store.record_versions_after(after, PAGE_SIZE).await?;
             let Some(last) = page.last() else {
@@ -514,7 +549,13 @@ impl App {
             for version in &page {
                 if let Entry::Vacant(slot) = patients.entry(version.record_id) {
                     let meta = self.store.record(version.record_id).await?;
-                    slot.insert(meta.map(|meta| meta.patient));
+                    if let Some(meta) = meta.as_ref().filter(|m| m.erasure.is_some()) {
+                        report.erased_records += 1;
+                        if !scan.erased_on_ledger.contains(&meta.id.to_string()) {
+                            scan.erasures_unseen.push(meta.id);
+                        }
+                    }
+                    slot.insert(meta.map(|meta| (meta.patient, meta.erasure.is_some())));
                     report.records += 1;
                 }
             }
@@ -530,8 +571,12 @@ impl App {
                 report.versions += 1;
                 report.content_bytes += checked.content_bytes;
                 scan.problems.extend(checked.problems);
-                if let Some(sealed) = checked.sealed {
-                    self.check_ledger_entry(scan, version, &sealed).await?;
+                if checked.erased {
+                    report.erased_versions += 1;
+                    self.check_ledger_entry(scan, version, None).await?;
+                } else if let Some(sealed) = checked.sealed {
+                    self.check_ledger_entry(scan, version, Some(&sealed))
+                        .await?;
                 }
             }
             progress.advance(page.len() as u64);
@@ -543,10 +588,24 @@ impl App {
     async fn check_ciphertext(
         &self,
         version: &RecordVersion,
-        patient: Option<UserId>,
+        record_row: Option<(UserId, bool)>,
     ) -> Result<CiphertextCheck, AppError> {
         let (record, number) = (version.record_id, version.version);
         let mut checked = CiphertextCheck::default();
+        if version.is_erased() {
+            if record_row.is_some_and(|(_, erased)| erased) {
+                checked.erased = true;
+            } else {
+                checked
+                    .problems
+                    .push(VerifyProblem::KeyDestroyedWithoutErasure {
+                        record,
+                        version: number,
+                    });
+            }
+            return Ok(checked);
+        }
+        let patient = record_row.map(|(patient, _)| patient);
         let sealed: SealedRecord = match serde_json::from_str(&version.sealed) {
             Ok(sealed) => sealed,
             Err(err) => {
@@ -607,7 +666,7 @@ impl App {
         &self,
         scan: &mut LedgerScan<'_>,
         version: &RecordVersion,
-        sealed: &SealedRecord,
+        sealed: Option<&SealedRecord>,
     ) -> Result<(), AppError> {
         let (record, number, leaf_index) = (version.record_id, version.version, version.leaf_index);
         if leaf_index >= scan.snapshot_size {
@@ -676,8 +735,10 @@ impl App {
                     .map_or_else(|| "none".to_owned(), |v| v.to_string()),
             ));
         }
-        let commitment = content_commitment(&version.commitment_salt, &sealed.content_sha256);
-        if fields.commitment.as_deref() != Some(commitment.as_str()) {
+        // An erased version has neither content hash nor salt left to check.
+        let commitment =
+            sealed.map(|s| content_commitment(&version.commitment_salt, &s.content_sha256));
+        if commitment.is_some() && fields.commitment.as_deref() != commitment.as_deref() {
             problems.push(VerifyProblem::CommitmentMismatch {
                 record,
                 version: number,
@@ -703,4 +764,41 @@ struct CiphertextCheck {
     sealed: Option<SealedRecord>,
     problems: Vec<VerifyProblem>,
     content_bytes: u64,
+    /// The version belongs to an erased record and has no key left (nothing to check).
+    erased: bool,
+}
+
+impl App {
+    /// Erased records whose `record.erased` entry the ledger pass did not see: fine when
+    /// the entry was appended after the pass began (a running server), reported otherwise.
+    async fn check_unseen_erasures(&self, scan: &mut LedgerScan<'_>) -> Result<(), AppError> {
+        if scan.erasures_unseen.is_empty() {
+            return Ok(());
+        }
+        let mut unseen: HashSet<String> =
+            scan.erasures_unseen.iter().map(|r| r.to_string()).collect();
+        let mut next = scan.snapshot_size;
+        loop {
+            let page = self.store.leaves(next, PAGE_SIZE).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            next = last.leaf_index.saturating_add(1);
+            for row in &page {
+                if let Ok(fields) = serde_json::from_slice::<RecordEntryFields>(&row.entry)
+                    && fields.kind == "record.erased"
+                    && let Some(record) = fields.record
+                {
+                    unseen.remove(&record);
+                }
+            }
+        }
+        for record in scan.erasures_unseen.drain(..) {
+            if unseen.contains(&record.to_string()) {
+                scan.problems
+                    .push(VerifyProblem::ErasureNotOnLedger { record });
+            }
+        }
+        Ok(())
+    }
 }

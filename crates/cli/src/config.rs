@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use meditrustal_app::{AuthSettings, ThrottleLimits};
+use meditrustal_app::{AuthSettings, RetentionPolicy, ThrottleLimits};
 use meditrustal_store::Store;
 use meditrustal_vault::{S3Addressing, S3Config, StorageConfig};
 use serde::Deserialize;
@@ -44,6 +44,10 @@ pub struct FileSettings {
     pub auth: FileAuthSettings,
     /// Where encrypted record contents go; default `<data-dir>/objects`.
     pub storage: Option<FileStorageSettings>,
+    /// `[retention]`: days to keep each record category after its last change, e.g.
+    /// `clinical-note = 10950`; categories not listed are kept indefinitely.
+    #[serde(default)]
+    pub retention: std::collections::BTreeMap<String, u32>,
 }
 
 /// `[storage]`: an S3-compatible server (MinIO, Garage, Ceph RGW). The secret key comes from
@@ -101,6 +105,7 @@ pub struct Settings {
     pub log_json: bool,
     pub auth: AuthSettings,
     pub storage: StorageConfig,
+    pub retention: RetentionPolicy,
 }
 
 impl Settings {
@@ -164,6 +169,7 @@ impl Settings {
             log_json: args.log_json || file.log_json.unwrap_or(false),
             auth,
             storage,
+            retention: retention_policy(&file.retention)?,
         })
     }
 
@@ -176,6 +182,24 @@ impl Settings {
             .await
             .context("opening the database")
     }
+}
+
+/// `[retention]` with each category checked and each period at least a day.
+fn retention_policy(
+    days: &std::collections::BTreeMap<String, u32>,
+) -> anyhow::Result<RetentionPolicy> {
+    let mut policy = RetentionPolicy::default();
+    for (category, days) in days {
+        let parsed = meditrustal_domain::RecordCategory::parse(category)
+            .map_err(|err| anyhow::anyhow!("[retention] {category}: {}", err.message))?;
+        if *days == 0 {
+            anyhow::bail!("[retention] {category}: the period must be at least 1 day");
+        }
+        policy
+            .periods
+            .insert(parsed, time::Duration::days(i64::from(*days)));
+    }
+    Ok(policy)
 }
 
 fn sqlite_url(data_dir: &Path) -> String {
@@ -193,6 +217,31 @@ mod tests {
             database_url: database_url.map(str::to_owned),
             log_json: false,
         }
+    }
+
+    #[test]
+    fn retention_periods_are_days_per_category() {
+        let file: FileSettings =
+            toml::from_str("[retention]\n\"clinical-note\" = 30\n\"lab-report\" = 3650\n").unwrap();
+        let settings = Settings::resolve(&args(None, None), &file).unwrap();
+        let periods = &settings.retention.periods;
+        assert_eq!(periods.len(), 2);
+        assert_eq!(
+            periods.get(&meditrustal_domain::RecordCategory::ClinicalNote),
+            Some(&time::Duration::days(30))
+        );
+        for bad in [
+            "[retention]\nx-ray = 30\n",
+            "[retention]\n\"clinical-note\" = 0\n",
+        ] {
+            let file: FileSettings = toml::from_str(bad).unwrap();
+            assert!(
+                Settings::resolve(&args(None, None), &file).is_err(),
+                "{bad}"
+            );
+        }
+        let none = Settings::resolve(&args(None, None), &FileSettings::default()).unwrap();
+        assert!(none.retention.periods.is_empty());
     }
 
     #[test]

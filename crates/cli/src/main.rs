@@ -11,6 +11,7 @@ mod maintenance;
 mod model;
 mod nlp;
 mod nlp_eval;
+mod retention;
 mod score;
 mod serve;
 mod training_data;
@@ -60,6 +61,9 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// List vault objects no record references (older than --min-age); --apply deletes them.
     Gc(gc::GcArgs),
+    /// Erase records past their category's retention period (dry run unless --execute).
+    #[command(subcommand)]
+    Retention(retention::RetentionCommand),
 }
 
 #[tokio::main]
@@ -71,6 +75,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     let outcome = match cli.command {
         Command::Verify(args) => return exit_status(verify::run(&settings, args).await),
         Command::Gc(args) => return exit_status(gc::run(&settings, args).await),
+        Command::Retention(command) => {
+            return exit_status(retention::run(&settings, command).await);
+        }
         Command::Serve(args) => serve::run(&settings, &file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;

@@ -56,6 +56,13 @@ fn print_text(report: &VerifyReport) {
         "checked {} ledger leaves, {} signed tree heads, {} records ({} versions, {mebibytes:.1} MiB of content) in {seconds:.2} s ({rate:.1} MiB/s)",
         report.leaves, report.tree_heads, report.records, report.versions
     );
+    if report.erased_records > 0 {
+        // Erased records are accounted for, not tampered: their leaves still check.
+        println!(
+            "{} records ({} versions) were erased at the patient's request: ledger entries present, content destroyed",
+            report.erased_records, report.erased_versions
+        );
+    }
     match report.problems.len() {
         0 => println!("OK: the ledger and every record check"),
         1 => println!("FAILED: 1 problem"),

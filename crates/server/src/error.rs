@@ -182,6 +182,8 @@ impl From<AppError> for ApiError {
             AppError::NotFound { what } => {
                 ApiError::new(S::NOT_FOUND, "NOT_FOUND", format!("{what} not found"))
             }
+            AppError::Erased => ApiError::new(S::GONE, "RECORD_ERASED", err.to_string()),
+            AppError::LegalHold => ApiError::new(S::CONFLICT, "LEGAL_HOLD", err.to_string()),
             AppError::Score(score_error) => score_error.into(),
             AppError::Throttled { retry_after } => {
                 let mut api =

@@ -158,6 +158,22 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::cdss::alert_stream))
         .routes(routes!(routes::cdss::patient_risk))
         .routes(routes!(routes::records::emergency_access))
+        .routes(routes!(routes::rights::erase_record))
+        .routes(routes!(routes::rights::erase_my_account))
+        .routes(routes!(routes::rights::erase_account))
+        .routes(routes!(
+            routes::rights::set_legal_hold,
+            routes::rights::clear_legal_hold
+        ))
+        .routes(routes!(
+            routes::rights::request_correction,
+            routes::rights::list_corrections
+        ))
+        .routes(routes!(routes::rights::accept_correction))
+        .routes(routes!(routes::rights::reject_correction))
+        .routes(routes!(routes::rights::start_export))
+        .routes(routes!(routes::rights::export_status))
+        .routes(routes!(routes::rights::download_export))
         .routes(routes!(
             routes::consents::grant_consent,
             routes::consents::list_consents

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         (name = "records", description = "Encrypted records: create, list, read, version, prove"),
         (name = "consent", description = "Consents, access requests, emergency access, notifications"),
         (name = "audit", description = "Audit trail and the verifiable ledger"),
+        (name = "rights", description = "Data-subject rights (PIPL): erasure by crypto-shredding, legal holds"),
         (name = "cdss", description = "Clinical decision support: published scores with their explanation"),
         (name = "nlp", description = "Chinese clinical text: entities, assertions, codes, measurements, PHI, de-identification, summaries"),
         (name = "operations", description = "Health and readiness"),

@@ -175,6 +175,67 @@ macro_rules! data_store {
                 .await?;
                 Ok(rows.into_iter().map(Into::into).collect())
             }
+
+            async fn correction_request(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::CorrectionRequest>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::CorrectionSqlRow>(
+                    "SELECT * FROM correction_requests WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn export_job(
+                &self,
+                id: uuid::Uuid,
+            ) -> Result<Option<$crate::ExportJob>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::ExportSqlRow>(
+                    "SELECT * FROM export_jobs WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
+            async fn export_jobs(
+                &self,
+                patient: Option<meditrustal_domain::UserId>,
+            ) -> Result<Vec<$crate::ExportJob>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::ExportSqlRow>(
+                    "SELECT * FROM export_jobs WHERE ($1 IS NULL OR patient_id = $1) ORDER BY created_at DESC, id",
+                )
+                .bind(patient.map(|p| p.0))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
+
+            async fn correction_requests(
+                &self,
+                record: Option<meditrustal_domain::RecordId>,
+                patient: Option<meditrustal_domain::UserId>,
+            ) -> Result<Vec<$crate::CorrectionRequest>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::CorrectionSqlRow>(
+                    "SELECT * FROM correction_requests WHERE ($1 IS NULL OR record_id = $1) \
+                     AND ($2 IS NULL OR patient_id = $2) ORDER BY created_at DESC, id",
+                )
+                .bind(record.map(|r| r.0))
+                .bind(patient.map(|p| p.0))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect()
+            }
         }
 
         #[async_trait::async_trait]
@@ -579,6 +640,179 @@ macro_rules! data_store {
                     .await?;
                     Ok(())
                 }
+                W::EraseRecord { id, at, basis, reason } => {
+                    let updated = sqlx::query(
+                        "UPDATE records SET erased_at = $2, erasure_basis = $3, erasure_reason = $4, updated_at = $2 \
+                         WHERE id = $1 AND erased_at IS NULL AND hold_set_at IS NULL",
+                    )
+                    .bind(id.0)
+                    .bind(at)
+                    .bind(&basis)
+                    .bind(&reason)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated != 1 {
+                        return Err($crate::StoreError::Stale { what: "record" });
+                    }
+                    // The wrapped data keys go (crypto-shredding), and with the salts the
+                    // ledger's commitments can no longer be checked against a guess.
+                    sqlx::query("UPDATE record_versions SET sealed = $2, commitment_salt = $3 WHERE record_id = $1")
+                        .bind(id.0)
+                        .bind($crate::records::ERASED_SEALED)
+                        .bind(Vec::<u8>::new())
+                        .execute(&mut *tx)
+                        .await?;
+                    // Exports hold a decrypted copy of the record: finished ones lose their
+                    // keys, and one being built can no longer finish (its archive becomes an
+                    // orphan for gc).
+                    sqlx::query(
+                        "UPDATE export_jobs SET sealed = NULL, status = 'failed', \
+                         error = 'withdrawn: it held data that was erased', finished_at = COALESCE(finished_at, $2) \
+                         WHERE (sealed IS NOT NULL OR status IN ('pending', 'running')) \
+                         AND patient_id = (SELECT patient_id FROM records WHERE id = $1)",
+                    )
+                    .bind(id.0)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    // Correction proposals are content too: their keys and texts go as well.
+                    sqlx::query(
+                        "UPDATE correction_requests SET proposal = $2, reason = '', decision_reason = NULL \
+                         WHERE record_id = $1",
+                    )
+                    .bind(id.0)
+                    .bind($crate::records::ERASED_SEALED)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::SetLegalHold { id, hold } => {
+                    let updated = match hold {
+                        Some(hold) => sqlx::query(
+                            "UPDATE records SET hold_reason = $2, hold_set_by = $3, hold_set_at = $4 \
+                             WHERE id = $1 AND erased_at IS NULL AND hold_set_at IS NULL",
+                        )
+                        .bind(id.0)
+                        .bind(&hold.reason)
+                        .bind(hold.set_by.0)
+                        .bind(hold.set_at)
+                        .execute(&mut *tx)
+                        .await?,
+                        None => sqlx::query(
+                            "UPDATE records SET hold_reason = NULL, hold_set_by = NULL, hold_set_at = NULL \
+                             WHERE id = $1 AND erased_at IS NULL AND hold_set_at IS NOT NULL",
+                        )
+                        .bind(id.0)
+                        .execute(&mut *tx)
+                        .await?,
+                    }
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "legal hold" }) }
+                }
+                W::InsertCorrection(c) => {
+                    sqlx::query(
+                        "INSERT INTO correction_requests (id, record_id, patient_id, base_version, \
+                         content_type, proposal, reason, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(c.id)
+                    .bind(c.record_id.0)
+                    .bind(c.patient.0)
+                    .bind(i64::from(c.base_version))
+                    .bind(&c.content_type)
+                    .bind(&c.proposal)
+                    .bind(&c.reason)
+                    .bind(c.status.as_str())
+                    .bind(c.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::DecideCorrection { id, status, decided_by, decision_reason, new_version, at } => {
+                    let updated = sqlx::query(
+                        "UPDATE correction_requests SET status = $2, decided_by = $3, \
+                         decision_reason = $4, new_version = $5, decided_at = $6 \
+                         WHERE id = $1 AND status = 'pending'",
+                    )
+                    .bind(id)
+                    .bind(status.as_str())
+                    .bind(decided_by.0)
+                    .bind(&decision_reason)
+                    .bind(new_version.map(i64::from))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "correction request" }) }
+                }
+                W::InsertExportJob(job) => {
+                    sqlx::query(
+                        "INSERT INTO export_jobs (id, patient_id, status, created_at) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(job.id)
+                    .bind(job.patient.0)
+                    .bind(job.status.as_str())
+                    .bind(job.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    Ok(())
+                }
+                W::FinishExportJob(job) => {
+                    let size = job
+                        .size_bytes
+                        .map(|v| $crate::records::to_i64(v, "export_jobs", "size_bytes"))
+                        .transpose()?;
+                    let updated = sqlx::query(
+                        "UPDATE export_jobs SET status = $2, sealed = $3, size_bytes = $4, sha256 = $5, \
+                         error = $6, finished_at = $7 WHERE id = $1 AND status IN ('pending', 'running')",
+                    )
+                    .bind(job.id)
+                    .bind(job.status.as_str())
+                    .bind(&job.sealed)
+                    .bind(size)
+                    .bind(&job.sha256)
+                    .bind(&job.error)
+                    .bind(job.finished_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated == 1 { Ok(()) } else { Err($crate::StoreError::Stale { what: "export job" }) }
+                }
+                W::EraseAccount { user, at } => {
+                    let placeholder = format!("erased-{}", user.0.simple());
+                    // "!" is no PHC string, so no password can ever match it.
+                    let updated = sqlx::query(
+                        "UPDATE users SET username = $2, email = $3, password_hash = '!', \
+                         status = 'suspended', updated_at = $4 WHERE id = $1",
+                    )
+                    .bind(user.0)
+                    .bind(&placeholder)
+                    .bind(format!("{placeholder}@erased.invalid"))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if updated != 1 {
+                        return Err($crate::StoreError::Stale { what: "account" });
+                    }
+                    for sql in [
+                        "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+                        "UPDATE consents SET revoked_at = $2 WHERE patient_id = $1 AND revoked_at IS NULL",
+                        "UPDATE access_requests SET status = 'denied', decided_at = $2 \
+                         WHERE patient_id = $1 AND status = 'pending'",
+                        "UPDATE export_jobs SET sealed = NULL, status = 'failed', \
+                         error = 'withdrawn: the account was erased', finished_at = COALESCE(finished_at, $2) \
+                         WHERE patient_id = $1 AND (sealed IS NOT NULL OR status IN ('pending', 'running'))",
+                    ] {
+                        sqlx::query(sql).bind(user.0).bind(at).execute(&mut *tx).await?;
+                    }
+                    sqlx::query("DELETE FROM notifications WHERE user_id = $1")
+                        .bind(user.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                }
                 W::InsertNotification(n) => {
                     sqlx::query(
                         "INSERT INTO notifications (id, user_id, kind, payload, created_at) \
@@ -669,8 +903,8 @@ macro_rules! data_store {
             let leaf = first_leaf + v.event as u64;
             sqlx::query(
                 "INSERT INTO record_versions (record_id, version, content_type, size_bytes, sealed, \
-                 commitment_salt, leaf_index, created_by, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 commitment_salt, leaf_index, created_by, created_at, correction_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(v.record_id.0)
             .bind(i64::from(v.version))
@@ -681,6 +915,7 @@ macro_rules! data_store {
             .bind($crate::records::to_i64(leaf, "record_versions", "leaf_index")?)
             .bind(v.created_by.0)
             .bind(v.created_at)
+            .bind(v.correction_id)
             .execute(&mut *tx)
             .await?;
             Ok(())

@@ -47,6 +47,43 @@ pub enum Write {
         id: Uuid,
         at: OffsetDateTime,
     },
+    /// Crypto-shreds a record: writes its tombstone and removes the wrapped data key and
+    /// commitment salt of every version. Fails with `Stale` when the record is already
+    /// erased or on legal hold.
+    EraseRecord {
+        id: RecordId,
+        at: OffsetDateTime,
+        basis: String,
+        reason: Option<String>,
+    },
+    /// Sets (`Some`) or clears (`None`) a record's legal hold. Fails with `Stale` when the
+    /// record is erased, or when setting a hold that is set / clearing one that is not.
+    SetLegalHold {
+        id: RecordId,
+        hold: Option<crate::records::LegalHold>,
+    },
+    InsertCorrection(crate::records::CorrectionRequest),
+    /// Decides a pending correction request; fails with `Stale` unless it is still
+    /// pending. An accepted one comes with the `AddRecordVersion` write of its version.
+    DecideCorrection {
+        id: Uuid,
+        status: crate::records::CorrectionStatus,
+        decided_by: UserId,
+        decision_reason: Option<String>,
+        new_version: Option<u32>,
+        at: OffsetDateTime,
+    },
+    InsertExportJob(crate::records::ExportJob),
+    /// Ends an export job (done with its archive, or failed with a reason); fails with
+    /// `Stale` unless it was still pending or running.
+    FinishExportJob(crate::records::ExportJob),
+    /// Removes an account's personal data: username and e-mail become placeholders, the
+    /// password can no longer match, the account is suspended, its sessions, active
+    /// consents and notifications end. The DID (pseudonymous, on the ledger) stays.
+    EraseAccount {
+        user: UserId,
+        at: OffsetDateTime,
+    },
 }
 
 /// A ledger entry to append: its canonical bytes, and index columns for audit queries (kept

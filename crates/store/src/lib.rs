@@ -33,8 +33,9 @@ pub use error::StoreError;
 pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
 pub use records::{
-    AccessRequest, AccessRequestStatus, NewRecord, NewRecordVersion, Notification, RecordFilter,
-    RecordMeta, RecordVersion,
+    AccessRequest, AccessRequestStatus, CorrectionRequest, CorrectionStatus, ERASED_SEALED,
+    Erasure, ExportJob, ExportStatus, LegalHold, NewRecord, NewRecordVersion, Notification,
+    RecordFilter, RecordMeta, RecordVersion,
 };
 pub use rows::{NewRefreshToken, NewUser, RefreshToken, TokenRotation, User};
 pub use sqlite::SqliteStore;
@@ -101,6 +102,16 @@ pub trait RecordStore: Send + Sync + 'static {
         user: UserId,
         page: Page,
     ) -> Result<Vec<Notification>, StoreError>;
+    async fn correction_request(&self, id: Uuid) -> Result<Option<CorrectionRequest>, StoreError>;
+    async fn export_job(&self, id: Uuid) -> Result<Option<ExportJob>, StoreError>;
+    /// Export jobs (of one patient, or all), newest first.
+    async fn export_jobs(&self, patient: Option<UserId>) -> Result<Vec<ExportJob>, StoreError>;
+    /// Correction requests of a record and/or a patient, newest first.
+    async fn correction_requests(
+        &self,
+        record: Option<RecordId>,
+        patient: Option<UserId>,
+    ) -> Result<Vec<CorrectionRequest>, StoreError>;
 }
 
 /// The verifiable log and the unit of work that appends to it.

@@ -20,6 +20,28 @@ pub struct RecordMeta {
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+    /// Set when the record was erased (crypto-shredded); the row is then its tombstone.
+    pub erasure: Option<Erasure>,
+    /// Set while an administrator holds the record (erasure is then refused).
+    pub hold: Option<LegalHold>,
+}
+
+/// The tombstone of an erased record: when, and under which legal basis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Erasure {
+    pub at: OffsetDateTime,
+    /// A stable code, e.g. `pipl-art47-subject-request`.
+    pub basis: String,
+    /// An administrator's reason (a request reference); `None` when the patient erased.
+    pub reason: Option<String>,
+}
+
+/// A legal hold: the record must be kept (a dispute, an investigation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub reason: String,
+    pub set_by: UserId,
+    pub set_at: OffsetDateTime,
 }
 
 /// A new record with its first version.
@@ -44,6 +66,8 @@ pub struct NewRecordVersion {
     pub created_at: OffsetDateTime,
     /// Index into the change's events of the entry that records this version.
     pub event: usize,
+    /// The accepted correction request this version comes from, if any.
+    pub correction_id: Option<Uuid>,
 }
 
 /// A stored record version.
@@ -53,11 +77,25 @@ pub struct RecordVersion {
     pub version: u32,
     pub content_type: String,
     pub size_bytes: u64,
+    /// The vault's `SealedRecord` as JSON; [`ERASED_SEALED`] once the record is erased.
     pub sealed: String,
+    /// Empty once the record is erased.
     pub commitment_salt: Vec<u8>,
     pub leaf_index: u64,
     pub created_by: UserId,
     pub created_at: OffsetDateTime,
+    /// The accepted correction request this version comes from, if any.
+    pub correction_id: Option<Uuid>,
+}
+
+/// What an erased version's `sealed` holds: nothing (its wrapped data key is destroyed).
+pub const ERASED_SEALED: &str = "";
+
+impl RecordVersion {
+    /// Whether the version's data key was destroyed by an erasure.
+    pub fn is_erased(&self) -> bool {
+        self.sealed == ERASED_SEALED
+    }
 }
 
 /// Listing filter for a patient's records.
@@ -106,6 +144,93 @@ pub struct AccessRequest {
     pub decided_at: Option<OffsetDateTime>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrectionStatus {
+    Pending,
+    Accepted,
+    Rejected,
+}
+
+impl CorrectionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrectionStatus::Pending => "pending",
+            CorrectionStatus::Accepted => "accepted",
+            CorrectionStatus::Rejected => "rejected",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Accepted, Self::Rejected]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A patient's request to correct a record (PIPL Art. 46).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionRequest {
+    pub id: Uuid,
+    pub record_id: RecordId,
+    pub patient: UserId,
+    /// The version the patient asked to correct.
+    pub base_version: u32,
+    pub content_type: String,
+    /// The vault's `SealedRecord` of the proposed content, serialised ([`ERASED_SEALED`]
+    /// once the record is erased).
+    pub proposal: String,
+    pub reason: String,
+    pub status: CorrectionStatus,
+    pub decided_by: Option<UserId>,
+    pub decision_reason: Option<String>,
+    /// The version an acceptance created.
+    pub new_version: Option<u32>,
+    pub created_at: OffsetDateTime,
+    pub decided_at: Option<OffsetDateTime>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportStatus {
+    Pending,
+    Running,
+    Done,
+    Failed,
+}
+
+impl ExportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportStatus::Pending => "pending",
+            ExportStatus::Running => "running",
+            ExportStatus::Done => "done",
+            ExportStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Self> {
+        [Self::Pending, Self::Running, Self::Done, Self::Failed]
+            .into_iter()
+            .find(|s| s.as_str() == value)
+    }
+}
+
+/// A patient's export (PIPL Art. 45), built in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportJob {
+    pub id: Uuid,
+    pub patient: UserId,
+    pub status: ExportStatus,
+    /// The vault's `SealedRecord` of the encrypted archive, once done.
+    pub sealed: Option<String>,
+    pub size_bytes: Option<u64>,
+    /// SHA-256 (hex) of the archive.
+    pub sha256: Option<String>,
+    /// Why the export failed (no personal data).
+    pub error: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub finished_at: Option<OffsetDateTime>,
+}
+
 /// Something a user must be told (an access request, an emergency access).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
@@ -136,6 +261,12 @@ pub(crate) struct RecordSqlRow {
     created_by: Uuid,
     created_at: OffsetDateTime,
     updated_at: OffsetDateTime,
+    erased_at: Option<OffsetDateTime>,
+    erasure_basis: Option<String>,
+    erasure_reason: Option<String>,
+    hold_reason: Option<String>,
+    hold_set_by: Option<Uuid>,
+    hold_set_at: Option<OffsetDateTime>,
 }
 
 impl TryFrom<RecordSqlRow> for RecordMeta {
@@ -153,6 +284,24 @@ impl TryFrom<RecordSqlRow> for RecordMeta {
             created_by: UserId(row.created_by),
             created_at: row.created_at,
             updated_at: row.updated_at,
+            erasure: match (row.erased_at, row.erasure_basis) {
+                (Some(at), Some(basis)) => Some(Erasure {
+                    at,
+                    basis,
+                    reason: row.erasure_reason,
+                }),
+                (None, None) => None,
+                _ => return Err(corrupt("records", "erasure_basis")),
+            },
+            hold: match (row.hold_reason, row.hold_set_by, row.hold_set_at) {
+                (Some(reason), Some(set_by), Some(set_at)) => Some(LegalHold {
+                    reason,
+                    set_by: UserId(set_by),
+                    set_at,
+                }),
+                (None, None, None) => None,
+                _ => return Err(corrupt("records", "hold_reason")),
+            },
         })
     }
 }
@@ -168,6 +317,7 @@ pub(crate) struct VersionSqlRow {
     leaf_index: i64,
     created_by: Uuid,
     created_at: OffsetDateTime,
+    correction_id: Option<Uuid>,
 }
 
 impl TryFrom<VersionSqlRow> for RecordVersion {
@@ -186,6 +336,7 @@ impl TryFrom<VersionSqlRow> for RecordVersion {
                 .map_err(|_| corrupt("record_versions", "leaf_index"))?,
             created_by: UserId(row.created_by),
             created_at: row.created_at,
+            correction_id: row.correction_id,
         })
     }
 }
@@ -315,4 +466,82 @@ pub(crate) fn to_i64(
     column: &'static str,
 ) -> Result<i64, StoreError> {
     i64::try_from(value).map_err(|_| corrupt(table, column))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CorrectionSqlRow {
+    id: Uuid,
+    record_id: Uuid,
+    patient_id: Uuid,
+    base_version: i64,
+    content_type: String,
+    proposal: String,
+    reason: String,
+    status: String,
+    decided_by: Option<Uuid>,
+    decision_reason: Option<String>,
+    new_version: Option<i64>,
+    created_at: OffsetDateTime,
+    decided_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<CorrectionSqlRow> for CorrectionRequest {
+    type Error = StoreError;
+
+    fn try_from(row: CorrectionSqlRow) -> Result<Self, Self::Error> {
+        let table = "correction_requests";
+        Ok(CorrectionRequest {
+            id: row.id,
+            record_id: RecordId(row.record_id),
+            patient: UserId(row.patient_id),
+            base_version: to_u32(row.base_version, table, "base_version")?,
+            content_type: row.content_type,
+            proposal: row.proposal,
+            reason: row.reason,
+            status: CorrectionStatus::parse(&row.status).ok_or_else(|| corrupt(table, "status"))?,
+            decided_by: row.decided_by.map(UserId),
+            decision_reason: row.decision_reason,
+            new_version: row
+                .new_version
+                .map(|v| to_u32(v, table, "new_version"))
+                .transpose()?,
+            created_at: row.created_at,
+            decided_at: row.decided_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ExportSqlRow {
+    id: Uuid,
+    patient_id: Uuid,
+    status: String,
+    sealed: Option<String>,
+    size_bytes: Option<i64>,
+    sha256: Option<String>,
+    error: Option<String>,
+    created_at: OffsetDateTime,
+    finished_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<ExportSqlRow> for ExportJob {
+    type Error = StoreError;
+
+    fn try_from(row: ExportSqlRow) -> Result<Self, Self::Error> {
+        let table = "export_jobs";
+        Ok(ExportJob {
+            id: row.id,
+            patient: UserId(row.patient_id),
+            status: ExportStatus::parse(&row.status).ok_or_else(|| corrupt(table, "status"))?,
+            sealed: row.sealed,
+            size_bytes: row
+                .size_bytes
+                .map(|v| u64::try_from(v).map_err(|_| corrupt(table, "size_bytes")))
+                .transpose()?,
+            sha256: row.sha256,
+            error: row.error,
+            created_at: row.created_at,
+            finished_at: row.finished_at,
+        })
+    }
 }

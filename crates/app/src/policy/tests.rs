@@ -519,3 +519,88 @@ fn derived_data_follows_the_records_it_comes_from() {
         );
     }
 }
+
+/// Who may exercise or execute the data-subject rights (PIPL Art. 45–47), stated
+/// independently of `decide`: (action, role, own data?, consent state) → allowed.
+fn rights_expected(action: Action, role: Role, own: bool, state: State) -> bool {
+    match action {
+        Action::EraseRecord | Action::EraseAccount => {
+            (role == Role::Patient && own) || role == Role::Admin
+        }
+        Action::SetLegalHold | Action::RunRetention => role == Role::Admin,
+        Action::RequestCorrection | Action::ExportData => role == Role::Patient && own,
+        // Deciding a correction writes the record: write consent for treatment only, never
+        // an emergency grant, never the patient themself.
+        Action::DecideCorrection => role == Role::Doctor && state == State::ActiveWithWrite,
+        _ => false,
+    }
+}
+
+#[test]
+fn data_subject_rights_matrix() {
+    let patient = actor(Role::Patient);
+    let actions = [
+        Action::EraseRecord,
+        Action::EraseAccount,
+        Action::SetLegalHold,
+        Action::RunRetention,
+        Action::RequestCorrection,
+        Action::ExportData,
+        Action::DecideCorrection,
+    ];
+    let mut cases = 0;
+    for role in Role::ALL {
+        for own in [false, true] {
+            let who = if own && role == Role::Patient {
+                patient.clone()
+            } else {
+                actor(role)
+            };
+            for action in actions {
+                for state in STATES {
+                    let (consents, emergencies) = facts(state, patient.user_id, who.user_id);
+                    let resource = match action {
+                        Action::EraseAccount | Action::ExportData => {
+                            Resource::Patient(patient.user_id)
+                        }
+                        Action::RunRetention => Resource::System,
+                        _ => record(patient.user_id),
+                    };
+                    let context = Context {
+                        purpose: Some(Purpose::Treatment),
+                        now: now(),
+                        consents: &consents,
+                        emergencies: &emergencies,
+                    };
+                    let decision = decide(&who, action, resource, &context);
+                    let own_data = own && role == Role::Patient;
+                    assert_eq!(
+                        matches!(decision, Decision::Allow(_)),
+                        rights_expected(action, role, own_data, state),
+                        "{role:?} own={own} {action:?} {state:?}: {decision:?}"
+                    );
+                    cases += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(cases, 4 * 2 * 7 * STATES.len());
+    // A doctor's erasure or a researcher's export is never allowed, whatever the consent.
+    let doctor = actor(Role::Doctor);
+    let (consents, emergencies) = facts(State::ActiveWithWrite, patient.user_id, doctor.user_id);
+    let context = Context {
+        purpose: Some(Purpose::Treatment),
+        now: now(),
+        consents: &consents,
+        emergencies: &emergencies,
+    };
+    assert_eq!(
+        decide(
+            &doctor,
+            Action::EraseRecord,
+            record(patient.user_id),
+            &context
+        ),
+        Decision::Deny(Denial::Forbidden)
+    );
+}

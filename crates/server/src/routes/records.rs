@@ -32,6 +32,14 @@ pub struct RecordView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: OffsetDateTime,
+    /// Set when the record was erased: it is then a tombstone and its content is gone.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub erased_at: Option<OffsetDateTime>,
+    /// Legal basis of the erasure (`pipl-art47-…`), when erased.
+    pub legal_basis: Option<String>,
+    /// Whether an administrator holds the record (erasure is then refused).
+    pub legal_hold: bool,
 }
 
 impl From<RecordMeta> for RecordView {
@@ -44,6 +52,9 @@ impl From<RecordMeta> for RecordView {
             created_by: meta.created_by.0,
             created_at: meta.created_at,
             updated_at: meta.updated_at,
+            erased_at: meta.erasure.as_ref().map(|e| e.at),
+            legal_basis: meta.erasure.map(|e| e.basis),
+            legal_hold: meta.hold.is_some(),
         }
     }
 }
@@ -59,11 +70,18 @@ pub struct VersionView {
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
+    /// The accepted correction request this version comes from (its reason is there).
+    pub correction_id: Option<Uuid>,
+    /// The version that replaced this one; `None` for the current version. Superseded
+    /// versions stay readable.
+    pub superseded_by: Option<u32>,
 }
 
 impl From<RecordVersion> for VersionView {
     fn from(v: RecordVersion) -> Self {
         VersionView {
+            correction_id: v.correction_id,
+            superseded_by: None,
             version: v.version,
             content_type: v.content_type,
             size_bytes: v.size_bytes,
@@ -260,9 +278,14 @@ pub async fn get_record(
     let (meta, versions) = app
         .record_details(&actor, RecordId(id), purpose(query.purpose.as_deref())?)
         .await?;
+    let mut versions: Vec<VersionView> = versions.into_iter().map(VersionView::from).collect();
+    let numbers: Vec<u32> = versions.iter().map(|v| v.version).collect();
+    for (view, next) in versions.iter_mut().zip(numbers.iter().skip(1)) {
+        view.superseded_by = Some(*next);
+    }
     Ok(axum::Json(RecordDetails {
         record: meta.into(),
-        versions: versions.into_iter().map(VersionView::from).collect(),
+        versions,
     }))
 }
 

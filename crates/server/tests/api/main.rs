@@ -15,3 +15,4 @@ mod early_warning;
 mod nlp;
 mod operations;
 mod records;
+mod rights;
