@@ -577,12 +577,11 @@ fn add_drug_stems(norm: &NormText<'_>, spans: &mut Vec<Span>) {
 }
 
 fn ends_with_at(norm: &NormText<'_>, end: usize, word: &str) -> bool {
-    let n = word.chars().count();
-    end >= n && norm.slice(end - n, end) == word
+    norm.ends_with_at(end, word)
 }
 
 fn starts_with_at(norm: &NormText<'_>, start: usize, word: &str) -> bool {
-    norm.slice(start, start + word.chars().count()) == word
+    norm.starts_with_at(start, word)
 }
 
 fn prev_end(spans: &[Span], i: usize) -> usize {

@@ -44,11 +44,14 @@ pub fn normalize_char(c: char) -> char {
     }
 }
 
-/// The original text, its normalised form and the byte offset of every character.
+/// The original text, its normalised form, its characters and the byte offset of every
+/// character, all computed once so that every later lookup is O(1) or O(log n).
 #[derive(Debug, Clone)]
 pub struct NormText<'a> {
     original: &'a str,
     text: String,
+    /// The normalised characters: `chars[i]` is char `i` of `text`.
+    chars: Vec<char>,
     /// `starts[i]` is the byte offset of char `i` in `text`; the last entry is `text.len()`.
     starts: Vec<usize>,
     /// Same for the original text.
@@ -58,12 +61,24 @@ pub struct NormText<'a> {
 impl<'a> NormText<'a> {
     /// Normalises `original`.
     pub fn new(original: &'a str) -> Self {
-        let text: String = original.chars().map(normalize_char).collect();
-        let starts = char_starts(&text);
-        let orig_starts = char_starts(original);
+        let n = original.len();
+        let mut text = String::with_capacity(n);
+        let mut chars = Vec::with_capacity(n / 2);
+        let mut starts = Vec::with_capacity(n / 2 + 1);
+        let mut orig_starts = Vec::with_capacity(n / 2 + 1);
+        for (b, c) in original.char_indices() {
+            let c = normalize_char(c);
+            orig_starts.push(b);
+            starts.push(text.len());
+            chars.push(c);
+            text.push(c);
+        }
+        orig_starts.push(n);
+        starts.push(text.len());
         Self {
             original,
             text,
+            chars,
             starts,
             orig_starts,
         }
@@ -74,14 +89,19 @@ impl<'a> NormText<'a> {
         &self.text
     }
 
+    /// The normalised characters.
+    pub fn chars(&self) -> &[char] {
+        &self.chars
+    }
+
     /// Number of characters.
     pub fn len(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.chars.len()
     }
 
     /// Whether the text is empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.chars.is_empty()
     }
 
     /// Char index of a byte offset in the normalised text (rounded down to a char start).
@@ -103,6 +123,31 @@ impl<'a> NormText<'a> {
         self.text.get(s..e).unwrap_or("")
     }
 
+    /// Normalised text from char `start` to the end.
+    pub fn rest(&self, start: usize) -> &str {
+        self.text.get(self.byte_at_char(start)..).unwrap_or("")
+    }
+
+    /// Whether the normalised text holds `word` starting at char `start`.
+    pub fn starts_with_at(&self, start: usize, word: &str) -> bool {
+        // The first character decides most calls without a string comparison.
+        self.chars.get(start).copied() == word.chars().next() && self.rest(start).starts_with(word)
+    }
+
+    /// Whether the normalised text holds `word` ending at char `end`.
+    pub fn ends_with_at(&self, end: usize, word: &str) -> bool {
+        if end > self.len() {
+            return false;
+        }
+        let head = self
+            .text
+            .as_bytes()
+            .get(..self.byte_at_char(end))
+            .unwrap_or(&[]);
+        // UTF-8 last bytes differ far more often than first bytes.
+        head.last() == word.as_bytes().last() && head.ends_with(word.as_bytes())
+    }
+
     /// Original text of chars `start..end` (empty when out of range).
     pub fn original_slice(&self, start: usize, end: usize) -> String {
         let s = self.orig_starts.get(start).copied();
@@ -115,14 +160,8 @@ impl<'a> NormText<'a> {
 
     /// The normalised char at index `i`.
     pub fn char_at(&self, i: usize) -> Option<char> {
-        self.slice(i, i.saturating_add(1)).chars().next()
+        self.chars.get(i).copied()
     }
-}
-
-fn char_starts(s: &str) -> Vec<usize> {
-    let mut v: Vec<usize> = s.char_indices().map(|(b, _)| b).collect();
-    v.push(s.len());
-    v
 }
 
 /// Whether `c` is a CJK unified ideograph.

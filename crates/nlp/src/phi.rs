@@ -403,7 +403,8 @@ impl PhiRules {
 }
 
 /// Every further occurrence of a detected full name (two characters or more, not a `某` form)
-/// is a name too (`孔祥林` named once after `患者`, later alone).
+/// is a name too (`孔祥林` named once after `患者`, later alone). All occurrences are listed,
+/// overlapping ones included; `resolve` keeps the earliest and longest.
 fn add_name_repeats(t: &str, found: &mut Vec<(usize, usize, PhiType, u8)>) {
     let mut names: Vec<&str> = found
         .iter()
@@ -413,15 +414,32 @@ fn add_name_repeats(t: &str, found: &mut Vec<(usize, usize, PhiType, u8)>) {
         .collect();
     names.sort_unstable();
     names.dedup();
-    let Ok(ac) = aho_corasick::AhoCorasick::new(&names) else {
-        return;
-    };
-    let extra: Vec<_> = ac
-        .find_iter(t)
-        .map(|m| (m.start(), m.end(), PhiType::Name, 10))
-        .collect();
+    let mut extra = Vec::new();
+    if names.len() <= FEW_NAMES {
+        // A note names a handful of people: a substring search per name beats building an
+        // automaton for every note.
+        for name in names {
+            let step = name.chars().next().map_or(1, char::len_utf8);
+            let mut from = 0;
+            while let Some(i) = t.get(from..).and_then(|rest| rest.find(name)) {
+                extra.push((from + i, from + i + name.len(), PhiType::Name, 10));
+                from += i + step;
+            }
+        }
+    } else if let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+        .build(&names)
+    {
+        extra.extend(
+            ac.find_overlapping_iter(t)
+                .map(|m| (m.start(), m.end(), PhiType::Name, 10)),
+        );
+    }
     found.extend(extra);
 }
+
+/// Up to this many distinct names, repeats are found by plain substring search.
+const FEW_NAMES: usize = 16;
 
 /// Whether the digit run `s..e` is not glued to further digits.
 fn digit_bounded(t: &str, s: usize, e: usize) -> bool {

@@ -29,8 +29,7 @@ impl SectionRules {
         let len = norm.len();
         let mut heads: Vec<(usize, String)> = Vec::new();
         let mut at_line_start = true;
-        for i in 0..len {
-            let c = norm.char_at(i).unwrap_or('\n');
+        for (i, &c) in norm.chars().iter().enumerate() {
             if at_line_start && !c.is_whitespace() {
                 if let Some(h) = self.header_at(norm, i) {
                     heads.push((i, h));
