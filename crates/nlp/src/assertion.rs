@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, Anchored, Input, MatchKind, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
 use crate::error::NlpError;
 use crate::lexicon::data_lines;
@@ -113,6 +113,8 @@ impl AssertionRules {
             .match_kind(MatchKind::LeftmostLongest)
             // Anchored searches ask "does a trigger start exactly here?" without scanning on.
             .start_kind(StartKind::Both)
+            // A few hundred short triggers: a DFA is small and fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&terms)
             .map_err(|e| NlpError::Automaton {
                 what: "assertion triggers",

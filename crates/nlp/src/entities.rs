@@ -603,7 +603,8 @@ fn extend_prefixes(norm: &NormText<'_>, spans: &mut [Span]) {
         }
         let mut start = span.start;
         loop {
-            let modifier = MODIFIERS
+            let before = start.checked_sub(1).and_then(|i| norm.char_at(i));
+            let modifier = modifiers_ending_in(before)
                 .iter()
                 .find(|m| ends_with_at(norm, start, m) && start - m.chars().count() >= floor);
             if let Some(m) = modifier {
@@ -620,6 +621,29 @@ fn extend_prefixes(norm: &NormText<'_>, spans: &mut [Span]) {
             span.start = start;
         }
     }
+}
+
+/// The [`MODIFIERS`] whose last character is `last`, in list order (only they can end where
+/// that character stands).
+fn modifiers_ending_in(last: Option<char>) -> &'static [&'static str] {
+    static BY_LAST: OnceLock<Vec<(char, Vec<&'static str>)>> = OnceLock::new();
+    let table = BY_LAST.get_or_init(|| {
+        let mut table: Vec<(char, Vec<&'static str>)> = Vec::new();
+        for m in MODIFIERS {
+            let Some(c) = m.chars().next_back() else {
+                continue;
+            };
+            match table.iter_mut().find(|(k, _)| *k == c) {
+                Some((_, group)) => group.push(m),
+                None => table.push((c, vec![m])),
+            }
+        }
+        table.sort_by_key(|(k, _)| *k);
+        table
+    });
+    last.and_then(|c| table.binary_search_by_key(&c, |(k, _)| *k).ok())
+        .and_then(|i| table.get(i))
+        .map_or(&[], |(_, group)| group.as_slice())
 }
 
 /// Start of an `XX性`/`XX型` qualifier ending at `at` (`凹陷性`, `放射性`, `隆起型`), if free

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::error::NlpError;
 use crate::lexicon::{ascii_boundaries_ok, data_lines};
@@ -89,6 +89,8 @@ impl MeasurementRules {
         }
         let names = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // A few hundred short names: a DFA is small and scans the whole note fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(aliases.iter().map(|a| a.0.as_str()))
             .map_err(|e| NlpError::Automaton {
                 what: "measurement names",
@@ -135,7 +137,7 @@ impl MeasurementRules {
         let mut hops = 0;
         while hops < 4 {
             let rest = text.get(at..)?;
-            match CONNECTORS.iter().find(|c| rest.starts_with(*c)) {
+            match CONNECTORS.iter().find(|c| starts_with_word(rest, c)) {
                 Some(c) => at += c.len(),
                 None => break,
             }
@@ -152,7 +154,7 @@ impl MeasurementRules {
         let unit = self
             .units
             .iter()
-            .find(|u| tail.get(ws..).is_some_and(|t| t.starts_with(u.as_str())));
+            .find(|u| tail.get(ws..).is_some_and(|t| starts_with_word(t, u)));
         let end_byte = match unit {
             Some(u) if unit_ends_cleanly(tail.get(ws + u.len()..).unwrap_or(""), u) => {
                 after_value + ws + u.len()
@@ -177,6 +179,11 @@ impl MeasurementRules {
             unit: unit_text,
         })
     }
+}
+
+/// `s.starts_with(word)`, deciding most calls on the first byte without a string comparison.
+fn starts_with_word(s: &str, word: &str) -> bool {
+    s.as_bytes().first() == word.as_bytes().first() && s.starts_with(word)
 }
 
 /// `P` is the pulse, unless its unit is a concentration (then it is serum phosphate).
