@@ -57,6 +57,15 @@ const CONNECTORS: &[&str] = &[
     "\t",
 ];
 
+/// How many connectors may stand between a name and its value.
+const MAX_HOPS: usize = 4;
+
+/// Byte length of the longest connector.
+fn max_connector_len() -> usize {
+    static LEN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LEN.get_or_init(|| CONNECTORS.iter().map(|c| c.len()).max().unwrap_or(0))
+}
+
 /// Names whose values carry no unit.
 const DIMENSIONLESS: &[&str] = &["ph", "inr"];
 
@@ -133,9 +142,21 @@ impl MeasurementRules {
         name: &str,
     ) -> Option<Measurement> {
         let text = norm.text();
+        // The value starts with an ASCII digit after at most `MAX_HOPS` connectors; most name
+        // matches have none within that reach and need no further look.
+        let reach = MAX_HOPS * max_connector_len() + 1;
+        if !text
+            .as_bytes()
+            .iter()
+            .skip(e)
+            .take(reach)
+            .any(u8::is_ascii_digit)
+        {
+            return None;
+        }
         let mut at = e;
         let mut hops = 0;
-        while hops < 4 {
+        while hops < MAX_HOPS {
             let rest = text.get(at..)?;
             match CONNECTORS.iter().find(|c| starts_with_word(rest, c)) {
                 Some(c) => at += c.len(),

@@ -89,10 +89,12 @@ impl<'a> NormText<'a> {
     /// Normalises `original`.
     pub fn new(original: &'a str) -> Self {
         let n = original.len();
+        // Exact sizes up front: normalising never lengthens the text.
+        let count = original.chars().count();
         let mut text = String::with_capacity(n);
-        let mut chars = Vec::with_capacity(n / 2);
-        let mut starts = Vec::with_capacity(n / 2 + 1);
-        let mut orig_starts = Vec::with_capacity(n / 2 + 1);
+        let mut chars = Vec::with_capacity(count);
+        let mut starts = Vec::with_capacity(count + 1);
+        let mut orig_starts = Vec::with_capacity(count + 1);
         for (b, c) in original.char_indices() {
             let c = if c.is_ascii() { c } else { normalize_char(c) };
             orig_starts.push(b);
