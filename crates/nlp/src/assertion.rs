@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 
 use crate::error::NlpError;
 use crate::lexicon::data_lines;
@@ -111,6 +111,10 @@ impl AssertionRules {
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // Anchored searches ask "does a trigger start exactly here?" without scanning on.
+            .start_kind(StartKind::Both)
+            // A few hundred short triggers: a DFA is small and fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&terms)
             .map_err(|e| NlpError::Automaton {
                 what: "assertion triggers",
@@ -128,12 +132,13 @@ impl AssertionRules {
             .iter()
             .map(|e| (e.start, e.end, e.kind.takes_assertions()))
             .collect();
+        let clauses = Clauses::new(norm);
         for e in entities.iter_mut() {
             if !e.kind.takes_assertions() {
                 continue;
             }
-            let mut f = self.pre_flags(norm, e.start, &occupied);
-            let post = self.post_flags(norm, e.end, &occupied);
+            let mut f = self.pre_flags(norm, &clauses, e.start, &occupied);
+            let post = self.post_flags(norm, &clauses, e.end, &occupied);
             f.negated |= post.negated;
             f.uncertain |= post.uncertain;
             f.historical |= post.historical;
@@ -159,13 +164,14 @@ impl AssertionRules {
     fn pre_flags(
         &self,
         norm: &NormText<'_>,
+        clauses: &Clauses,
         start: usize,
         occupied: &[(usize, usize, bool)],
     ) -> Flags {
-        let clause_start = clause_start(norm, start);
+        let clause_start = clauses.start(start);
         let window = norm.slice(clause_start, start);
         let base = norm.byte_at_char(clause_start);
-        let mut last: HashMap<Category, usize> = HashMap::new();
+        let mut last = LastSeen::default();
         for m in self.automaton.find_iter(window) {
             let at = norm.char_at_byte(base + m.start());
             if covering(occupied, at).is_some() {
@@ -178,10 +184,10 @@ impl AssertionRules {
                 last.insert(c, at);
             }
         }
-        let cut_all = last.get(&Category::TerminatorAll).copied();
-        let cut = last.get(&Category::Terminator).copied().max(cut_all);
+        let cut_all = last.get(Category::TerminatorAll);
+        let cut = last.get(Category::Terminator).max(cut_all);
         let live = |c: Category, limit: Option<usize>| {
-            last.get(&c).is_some_and(|&at| limit.is_none_or(|l| at > l))
+            last.get(c).is_some_and(|at| limit.is_none_or(|l| at > l))
         };
         Flags {
             negated: live(Category::Negated, cut),
@@ -191,11 +197,18 @@ impl AssertionRules {
         }
     }
 
-    /// Whether a trigger starts exactly at char `i`.
-    fn trigger_starts_at(&self, norm: &NormText<'_>, i: usize) -> bool {
+    /// The longest trigger that starts exactly at the start of `window`.
+    fn trigger_at_start(&self, window: &str) -> Option<aho_corasick::Match> {
         self.automaton
-            .find(norm.slice(i, clause_end(norm, i)))
-            .is_some_and(|m| m.start() == 0)
+            .try_find(Input::new(window).anchored(Anchored::Yes))
+            .ok()
+            .flatten()
+    }
+
+    /// Whether a trigger within the clause starts exactly at char `i`.
+    fn trigger_starts_at(&self, norm: &NormText<'_>, clauses: &Clauses, i: usize) -> bool {
+        self.trigger_at_start(norm.slice(i, clauses.end(i)))
+            .is_some()
     }
 
     /// Where a post trigger for the mention ending at `end` would start: after any further
@@ -204,6 +217,7 @@ impl AssertionRules {
     fn post_trigger_position(
         &self,
         norm: &NormText<'_>,
+        clauses: &Clauses,
         end: usize,
         occupied: &[(usize, usize, bool)],
     ) -> usize {
@@ -213,10 +227,10 @@ impl AssertionRules {
                 at = e;
             } else if norm.char_at(at).is_some_and(|c| LIST_GLUE.contains(&c)) {
                 at += 1;
-            } else if self.trigger_starts_at(norm, at) {
+            } else if self.trigger_starts_at(norm, clauses, at) {
                 break;
             } else if matches!(norm.char_at(at), Some('(' | '（'))
-                && self.trigger_starts_at(norm, at + 1)
+                && self.trigger_starts_at(norm, clauses, at + 1)
             {
                 return at + 1;
             } else if let Some(close) = parenthetical_end(norm, at) {
@@ -231,20 +245,19 @@ impl AssertionRules {
     fn post_flags(
         &self,
         norm: &NormText<'_>,
+        clauses: &Clauses,
         end: usize,
         occupied: &[(usize, usize, bool)],
     ) -> Flags {
-        let at = self.post_trigger_position(norm, end, occupied);
-        let rest_end = clause_end(norm, at);
+        let at = self.post_trigger_position(norm, clauses, end, occupied);
+        let rest_end = clauses.end(at);
         let window = norm.slice(at, rest_end);
         let mut f = Flags {
             historical: time_since(norm.slice(end, rest_end)) || etc_history(window),
             ..Flags::default()
         };
         let post = self
-            .automaton
-            .find(window)
-            .filter(|m| m.start() == 0)
+            .trigger_at_start(window)
             .and_then(|m| self.triggers.get(m.pattern().as_usize()))
             .map(|t| t.post.as_slice())
             .unwrap_or(&[]);
@@ -309,27 +322,68 @@ fn starting_at(occupied: &[(usize, usize, bool)], at: usize) -> Option<&(usize, 
     covering(occupied, at).filter(|&&(s, _, _)| s == at)
 }
 
-fn clause_start(norm: &NormText<'_>, at: usize) -> usize {
-    let mut i = at;
-    while i > 0 {
-        if norm
-            .char_at(i - 1)
-            .is_some_and(|c| CLAUSE_ENDS.contains(&c))
-        {
-            break;
-        }
-        i -= 1;
-    }
-    i
+/// The positions of the clause-ending characters of a note, found once per note.
+struct Clauses {
+    ends: Vec<usize>,
+    len: usize,
 }
 
-fn clause_end(norm: &NormText<'_>, at: usize) -> usize {
-    let len = norm.len();
-    let mut i = at;
-    while i < len && !norm.char_at(i).is_some_and(|c| CLAUSE_ENDS.contains(&c)) {
-        i += 1;
+impl Clauses {
+    fn new(norm: &NormText<'_>) -> Self {
+        let ends = norm
+            .chars()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| CLAUSE_ENDS.contains(c))
+            .map(|(i, _)| i)
+            .collect();
+        Self {
+            ends,
+            len: norm.len(),
+        }
     }
-    i
+
+    /// Start of the clause holding char `at`: just after the last clause end before it.
+    fn start(&self, at: usize) -> usize {
+        let i = self.ends.partition_point(|&e| e < at);
+        i.checked_sub(1)
+            .and_then(|j| self.ends.get(j))
+            .map_or(0, |&e| e + 1)
+    }
+
+    /// End of the clause holding char `at`: the first clause end at or after it.
+    fn end(&self, at: usize) -> usize {
+        let i = self.ends.partition_point(|&e| e < at);
+        self.ends.get(i).copied().unwrap_or(self.len.max(at))
+    }
+}
+
+/// The last position seen of each trigger category in a window.
+#[derive(Default)]
+struct LastSeen([Option<usize>; 7]);
+
+impl LastSeen {
+    fn slot(c: Category) -> usize {
+        match c {
+            Category::Negated => 0,
+            Category::Uncertain => 1,
+            Category::Historical => 2,
+            Category::Family => 3,
+            Category::Pseudo => 4,
+            Category::Terminator => 5,
+            Category::TerminatorAll => 6,
+        }
+    }
+
+    fn insert(&mut self, c: Category, at: usize) {
+        if let Some(s) = self.0.get_mut(Self::slot(c)) {
+            *s = Some(at);
+        }
+    }
+
+    fn get(&self, c: Category) -> Option<usize> {
+        self.0.get(Self::slot(c)).copied().flatten()
+    }
 }
 
 fn section_title(sections: &[Section], at: usize) -> Option<&str> {

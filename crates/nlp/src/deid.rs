@@ -1,7 +1,11 @@
 //! De-identification of a note given its PHI spans: masking, type tags, consistent surrogates
 //! (keyed HMAC-SHA256, so the same input gets the same fake value under the same key) and date
 //! shifting by a per-patient day offset. Every other occurrence of a detected PHI string is
-//! replaced too, so the output never contains a detected string.
+//! replaced too, and a last pass masks any detected string that the replacements recreated
+//! together with their neighbours, so the output never contains a detected string (of two
+//! characters or more).
+
+use std::collections::HashSet;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use hmac::{Hmac, KeyInit, Mac};
@@ -24,6 +28,10 @@ pub enum Strategy {
 }
 
 /// Replaces the PHI in `text`. Ages under 90 (`phi == Some(false)`) are kept.
+///
+/// Guarantee: the result contains none of the detected strings of two characters or more
+/// (single characters, such as a surname written alone, are replaced where detected but may
+/// occur elsewhere in ordinary words).
 pub fn deidentify(text: &str, spans: &[PhiSpan], strategy: &Strategy) -> Result<String, NlpError> {
     let chars: Vec<char> = text.chars().collect();
     let len = chars.len();
@@ -43,42 +51,122 @@ pub fn deidentify(text: &str, spans: &[PhiSpan], strategy: &Strategy) -> Result<
         }
         targets.push((s.start, s.end, s.kind));
     }
-    add_repeats(&chars, &mut targets);
+    let detected = detected_strings(&chars, &targets);
+    add_repeats(&chars, &detected, &mut targets);
     targets.sort_by_key(|&(s, e, _)| (s, std::cmp::Reverse(e)));
-    let mut out = String::with_capacity(text.len());
+    let mut out = replace_targets(&chars, &targets, strategy);
+    // A surrogate could by chance recreate a detected string; use tags then, which give away
+    // nothing about the original.
+    if matches!(
+        strategy,
+        Strategy::Surrogate { .. } | Strategy::DateShift { .. }
+    ) && detected.iter().any(|(d, _)| out.contains(d.as_str()))
+    {
+        out = replace_targets(&chars, &targets, &Strategy::Tag);
+    }
+    mask_recreated(out, &detected)
+}
+
+/// Replaces the sorted `targets` (overlaps resolved in favour of the earlier, longer one).
+fn replace_targets(
+    chars: &[char],
+    targets: &[(usize, usize, PhiType)],
+    strategy: &Strategy,
+) -> String {
+    let mut out = String::with_capacity(chars.len() * 3);
     let mut at = 0;
-    let mut originals: Vec<String> = Vec::new();
-    for (s, e, kind) in targets {
+    for &(s, e, kind) in targets {
         if s < at {
             continue;
         }
         out.extend(chars.get(at..s).unwrap_or(&[]).iter());
         let original: String = chars.get(s..e).unwrap_or(&[]).iter().collect();
         out.push_str(&replacement(kind, &original, strategy));
-        originals.push(original);
         at = e;
     }
     out.extend(chars.get(at..).unwrap_or(&[]).iter());
-    // A surrogate could by chance recreate an original string; fall back to tags then.
-    let leaked = originals
-        .iter()
-        .any(|o| o.chars().count() >= 2 && out.contains(o.as_str()));
-    if leaked && *strategy != Strategy::Tag && *strategy != Strategy::Mask {
-        return deidentify(text, spans, &Strategy::Tag);
-    }
-    Ok(out)
+    out
 }
 
-/// Adds every further occurrence of a detected string (two characters or more).
-fn add_repeats(chars: &[char], targets: &mut Vec<(usize, usize, PhiType)>) {
+/// The distinct detected strings of two characters or more, with the type first seen.
+fn detected_strings(chars: &[char], targets: &[(usize, usize, PhiType)]) -> Vec<(String, PhiType)> {
     let mut pats: Vec<(String, PhiType)> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for &(s, e, k) in targets.iter() {
+    let mut seen = HashSet::new();
+    for &(s, e, k) in targets {
         let p: String = chars.get(s..e).unwrap_or(&[]).iter().collect();
         if p.chars().count() >= 2 && seen.insert(p.clone()) {
             pats.push((p, k));
         }
     }
+    pats
+}
+
+/// Characters tried, in order, to mask what the replacements recreated; the first one that no
+/// detected string contains is used.
+const MASK_FILLS: &[char] = &['＊', '■', '□', '×', '#'];
+
+/// Masks, character for character, every occurrence (overlapping ones included) of a
+/// detected string in `out`: text before a replacement plus the replacement can spell a
+/// detected string again (`单位地址：` + `[ADDRESS]` recreates the detected `单位地址：[ADDRE`).
+///
+/// One pass is enough. The fill character `f` occurs in no detected string. Suppose the
+/// masked text held a detected string `p` at characters `i..j`: none of them is `f`, so none
+/// was masked, so the unmasked text held `p` at `i..j` as well, and that occurrence was
+/// masked — a contradiction.
+fn mask_recreated(out: String, detected: &[(String, PhiType)]) -> Result<String, NlpError> {
+    if detected.is_empty() {
+        return Ok(out);
+    }
+    let used: HashSet<char> = detected.iter().flat_map(|(d, _)| d.chars()).collect();
+    // Text of any length holds fewer distinct characters than the code space, so some
+    // character is free; the error only makes the impossible case fail closed.
+    let fill = MASK_FILLS
+        .iter()
+        .copied()
+        .chain('\u{E000}'..=char::MAX)
+        .find(|c| !used.contains(c))
+        .ok_or(NlpError::Automaton {
+            what: "de-identification re-check",
+            reason: "no character is free to mask with".to_string(),
+        })?;
+    let ac = AhoCorasick::new(detected.iter().map(|(d, _)| d.as_str())).map_err(|e| {
+        NlpError::Automaton {
+            what: "de-identification re-check",
+            reason: e.to_string(),
+        }
+    })?;
+    let mut ranges: Vec<(usize, usize)> = ac
+        .find_overlapping_iter(&out)
+        .map(|m| (m.start(), m.end()))
+        .collect();
+    if ranges.is_empty() {
+        return Ok(out);
+    }
+    ranges.sort_unstable();
+    // Merged into disjoint byte ranges, in order.
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
+        }
+    }
+    let mut masked = String::with_capacity(out.len());
+    let mut next = merged.iter().peekable();
+    for (b, c) in out.char_indices() {
+        while next.next_if(|&&(_, e)| e <= b).is_some() {}
+        let covered = next.peek().is_some_and(|&&(s, _)| s <= b);
+        masked.push(if covered { fill } else { c });
+    }
+    Ok(masked)
+}
+
+/// Adds every further occurrence of a detected string (two characters or more).
+fn add_repeats(
+    chars: &[char],
+    pats: &[(String, PhiType)],
+    targets: &mut Vec<(usize, usize, PhiType)>,
+) {
     if pats.is_empty() {
         return;
     }
@@ -402,6 +490,72 @@ mod tests {
         assert!(
             out.contains("2024-03-09") && out.contains("2024年3月11日"),
             "{out}"
+        );
+    }
+
+    /// Every strategy's output for `text` and the detected strings it must not contain.
+    fn outputs_and_detected(text: &str) -> (Vec<String>, Vec<String>) {
+        let phi = crate::test_engine().analyze(text).phi;
+        let outs = [
+            Strategy::Mask,
+            Strategy::Tag,
+            Strategy::Surrogate {
+                key: b"fuzz-key".to_vec(),
+            },
+            Strategy::DateShift {
+                days: -37,
+                key: b"fuzz-key".to_vec(),
+            },
+        ]
+        .iter()
+        .map(|s| deidentify(text, &phi, s).unwrap())
+        .collect();
+        let detected = phi
+            .into_iter()
+            .filter(|p| p.must_remove() && p.text.chars().count() >= 2)
+            .map(|p| p.text)
+            .collect();
+        (outs, detected)
+    }
+
+    /// fuzz/regressions/tag-recreates-address: the text before the detected address plus its
+    /// tag spelled the detected string again.
+    #[test]
+    fn text_before_a_tag_cannot_recreate_the_detected_string() {
+        let text = "05-30\n单位地址：单位地址：[ADDRE";
+        let (outs, detected) = outputs_and_detected(text);
+        assert!(
+            detected.contains(&"单位地址：[ADDRE".to_string()),
+            "{detected:?}"
+        );
+        for out in &outs {
+            for d in &detected {
+                assert!(!out.contains(d.as_str()), "{d} in {out}");
+            }
+        }
+        // Only what spelled the string again is masked; the rest of the text stays.
+        assert_eq!(outs[1], "05-30\n＊＊＊＊＊＊＊＊＊＊＊SS]");
+    }
+
+    #[test]
+    fn masking_never_uses_a_character_of_a_detected_string() {
+        // Detected strings made of the usual fill character force another one.
+        let spans = vec![PhiSpan {
+            start: 3,
+            end: 7,
+            text: "＊＊＊＊".into(),
+            kind: PhiType::Address,
+            phi: None,
+        }];
+        let text = "地址：＊＊＊＊，＊＊＊＊";
+        for strategy in [Strategy::Mask, Strategy::Tag] {
+            let out = deidentify(text, &spans, &strategy).unwrap();
+            assert!(!out.contains("＊＊＊＊"), "{out}");
+            assert!(out.starts_with("地址："), "{out}");
+        }
+        assert_eq!(
+            deidentify(text, &spans, &Strategy::Mask).unwrap(),
+            "地址：■■■■，■■■■"
         );
     }
 

@@ -420,15 +420,20 @@ fn inside_header(sections: &[Section], s: &Span) -> bool {
 /// Keeps, among overlapping spans, the one starting first (the longer on ties); rules that
 /// extend a span over a neighbour thereby absorb it.
 fn resolve_overlaps(spans: &mut Vec<Span>) {
-    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
-    for s in spans.drain(..) {
-        match out.last() {
-            Some(last) if s.start < last.end => {}
-            _ => out.push(s),
-        }
+    let key = |s: &Span| (s.start, std::cmp::Reverse(s.end));
+    // Most calls find the spans already in order; the sort is stable, so skipping it then
+    // changes nothing.
+    if !spans.is_sorted_by_key(key) {
+        spans.sort_by_key(key);
     }
-    *spans = out;
+    let mut last_end: Option<usize> = None;
+    spans.retain(|s| {
+        if last_end.is_some_and(|e| s.start < e) {
+            return false;
+        }
+        last_end = Some(s.end);
+        true
+    });
 }
 
 /// `高血压病史`: the `病` belongs to the history trigger `病史`, not to the disease.
@@ -462,31 +467,41 @@ fn bridge_body_findings(norm: &NormText<'_>, spans: &mut Vec<Span>) {
 }
 
 /// Productive patterns the lexicon cannot list: sputum and haemoptysis phrases
-/// (`咳黄绿色脓痰`, `咯鲜血`) and named scores (`CURB-65评分`).
-fn patterns() -> &'static [(Regex, EntityType)] {
-    static RE: OnceLock<Vec<(Regex, EntityType)>> = OnceLock::new();
+/// (`咳黄绿色脓痰`, `咯鲜血`) and named scores (`CURB-65评分`). Each comes with a string that
+/// every match contains, so that notes without it are not scanned.
+fn patterns() -> &'static [(Regex, EntityType, &'static str)] {
+    static RE: OnceLock<Vec<(Regex, EntityType, &'static str)>> = OnceLock::new();
     RE.get_or_init(|| {
         [
             (
                 r"咳[\p{Han}]{1,5}?痰|咯[鲜暗]?红?血|咳[\p{Han}]{0,3}?血痰",
                 EntityType::Sym,
+                "",
             ),
-            (r"[A-Za-z][A-Za-z0-9\-]*(?:跌倒)?评分", EntityType::Ite),
+            (
+                r"[A-Za-z][A-Za-z0-9\-]*(?:跌倒)?评分",
+                EntityType::Ite,
+                "评分",
+            ),
             // ECG findings with their leads: `V4-V6导联T波低平`, `II、III、aVF导联ST段抬高`.
             (
                 r"(?:aV[RLF]|V\d{1,2}|I{1,3})(?:[-~、,](?:aV[RLF]|V\d{1,2}|I{1,3}))*导联(?:ST段(?:抬高|压低)|T波(?:低平|倒置|高尖|双向)|病理性Q波|Q波)",
                 EntityType::Sym,
+                "导联",
             ),
         ]
         .into_iter()
-        .filter_map(|(p, k)| Regex::new(p).ok().map(|r| (r, k)))
+        .filter_map(|(p, k, needed)| Regex::new(p).ok().map(|r| (r, k, needed)))
         .collect()
     })
 }
 
 /// Pattern matches win over the shorter lexicon pieces they cover.
 fn add_pattern_entities(norm: &NormText<'_>, spans: &mut Vec<Span>) {
-    for (re, kind) in patterns() {
+    for (re, kind, needed) in patterns() {
+        if !norm.text().contains(needed) {
+            continue;
+        }
         for m in re.find_iter(norm.text()) {
             spans.push(Span {
                 start: norm.char_at_byte(m.start()),
@@ -577,12 +592,11 @@ fn add_drug_stems(norm: &NormText<'_>, spans: &mut Vec<Span>) {
 }
 
 fn ends_with_at(norm: &NormText<'_>, end: usize, word: &str) -> bool {
-    let n = word.chars().count();
-    end >= n && norm.slice(end - n, end) == word
+    norm.ends_with_at(end, word)
 }
 
 fn starts_with_at(norm: &NormText<'_>, start: usize, word: &str) -> bool {
-    norm.slice(start, start + word.chars().count()) == word
+    norm.starts_with_at(start, word)
 }
 
 fn prev_end(spans: &[Span], i: usize) -> usize {
@@ -604,7 +618,8 @@ fn extend_prefixes(norm: &NormText<'_>, spans: &mut [Span]) {
         }
         let mut start = span.start;
         loop {
-            let modifier = MODIFIERS
+            let before = start.checked_sub(1).and_then(|i| norm.char_at(i));
+            let modifier = modifiers_ending_in(before)
                 .iter()
                 .find(|m| ends_with_at(norm, start, m) && start - m.chars().count() >= floor);
             if let Some(m) = modifier {
@@ -621,6 +636,29 @@ fn extend_prefixes(norm: &NormText<'_>, spans: &mut [Span]) {
             span.start = start;
         }
     }
+}
+
+/// The [`MODIFIERS`] whose last character is `last`, in list order (only they can end where
+/// that character stands).
+fn modifiers_ending_in(last: Option<char>) -> &'static [&'static str] {
+    static BY_LAST: OnceLock<Vec<(char, Vec<&'static str>)>> = OnceLock::new();
+    let table = BY_LAST.get_or_init(|| {
+        let mut table: Vec<(char, Vec<&'static str>)> = Vec::new();
+        for m in MODIFIERS {
+            let Some(c) = m.chars().next_back() else {
+                continue;
+            };
+            match table.iter_mut().find(|(k, _)| *k == c) {
+                Some((_, group)) => group.push(m),
+                None => table.push((c, vec![m])),
+            }
+        }
+        table.sort_by_key(|(k, _)| *k);
+        table
+    });
+    last.and_then(|c| table.binary_search_by_key(&c, |(k, _)| *k).ok())
+        .and_then(|i| table.get(i))
+        .map_or(&[], |(_, group)| group.as_slice())
 }
 
 /// Start of an `XX性`/`XX型` qualifier ending at `at` (`凹陷性`, `放射性`, `隆起型`), if free

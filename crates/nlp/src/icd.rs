@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use crate::lexicon::{Lexicon, data_lines};
+use crate::lexicon::{LexMatch, Lexicon, data_lines};
 use crate::normalize::NormText;
 use crate::types::{Entity, EntityType};
 
@@ -49,15 +49,15 @@ pub fn code_for(lexicon: &Lexicon, mention: &str) -> Option<String> {
     {
         return Some(code);
     }
-    organism_code(lexicon, mention)
+    // The lexicon terms inside the mention, found once for the organism and inner-term rules.
+    let matches = lexicon.find(&NormText::new(mention));
+    organism_code(lexicon, mention, &matches)
         .or_else(|| site_code(mention))
         .or_else(|| suffix_code(lexicon, mention))
-        .or_else(|| inner_code(lexicon, mention))
+        .or_else(|| inner_code(lexicon, &matches))
 }
 
-fn organism_code(lexicon: &Lexicon, mention: &str) -> Option<String> {
-    let inner = NormText::new(mention);
-    let matches = lexicon.find(&inner);
+fn organism_code(lexicon: &Lexicon, mention: &str, matches: &[LexMatch]) -> Option<String> {
     if mention.ends_with("感染") {
         let coded_mic = matches.iter().find_map(|m| {
             lexicon
@@ -121,10 +121,9 @@ fn suffix_code(lexicon: &Lexicon, mention: &str) -> Option<String> {
         })
 }
 
-fn inner_code(lexicon: &Lexicon, mention: &str) -> Option<String> {
-    let inner = NormText::new(mention);
+fn inner_code(lexicon: &Lexicon, matches: &[LexMatch]) -> Option<String> {
     let mut best: Option<(usize, usize, String)> = None;
-    for m in lexicon.find(&inner) {
+    for m in matches {
         let Some(entry) = lexicon.entry(m.entry) else {
             continue;
         };

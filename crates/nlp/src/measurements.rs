@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use crate::error::NlpError;
 use crate::lexicon::{ascii_boundaries_ok, data_lines};
@@ -57,6 +57,15 @@ const CONNECTORS: &[&str] = &[
     "\t",
 ];
 
+/// How many connectors may stand between a name and its value.
+const MAX_HOPS: usize = 4;
+
+/// Byte length of the longest connector.
+fn max_connector_len() -> usize {
+    static LEN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *LEN.get_or_init(|| CONNECTORS.iter().map(|c| c.len()).max().unwrap_or(0))
+}
+
 /// Names whose values carry no unit.
 const DIMENSIONLESS: &[&str] = &["ph", "inr"];
 
@@ -89,6 +98,8 @@ impl MeasurementRules {
         }
         let names = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
+            // A few hundred short names: a DFA is small and scans the whole note fastest.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(aliases.iter().map(|a| a.0.as_str()))
             .map_err(|e| NlpError::Automaton {
                 what: "measurement names",
@@ -131,11 +142,23 @@ impl MeasurementRules {
         name: &str,
     ) -> Option<Measurement> {
         let text = norm.text();
+        // The value starts with an ASCII digit after at most `MAX_HOPS` connectors; most name
+        // matches have none within that reach and need no further look.
+        let reach = MAX_HOPS * max_connector_len() + 1;
+        if !text
+            .as_bytes()
+            .iter()
+            .skip(e)
+            .take(reach)
+            .any(u8::is_ascii_digit)
+        {
+            return None;
+        }
         let mut at = e;
         let mut hops = 0;
-        while hops < 4 {
+        while hops < MAX_HOPS {
             let rest = text.get(at..)?;
-            match CONNECTORS.iter().find(|c| rest.starts_with(*c)) {
+            match CONNECTORS.iter().find(|c| starts_with_word(rest, c)) {
                 Some(c) => at += c.len(),
                 None => break,
             }
@@ -152,7 +175,7 @@ impl MeasurementRules {
         let unit = self
             .units
             .iter()
-            .find(|u| tail.get(ws..).is_some_and(|t| t.starts_with(u.as_str())));
+            .find(|u| tail.get(ws..).is_some_and(|t| starts_with_word(t, u)));
         let end_byte = match unit {
             Some(u) if unit_ends_cleanly(tail.get(ws + u.len()..).unwrap_or(""), u) => {
                 after_value + ws + u.len()
@@ -177,6 +200,11 @@ impl MeasurementRules {
             unit: unit_text,
         })
     }
+}
+
+/// `s.starts_with(word)`, deciding most calls on the first byte without a string comparison.
+fn starts_with_word(s: &str, word: &str) -> bool {
+    s.as_bytes().first() == word.as_bytes().first() && s.starts_with(word)
 }
 
 /// `P` is the pulse, unless its unit is a concentration (then it is serum phosphate).

@@ -117,7 +117,52 @@ pub struct PhiRules {
     age_label: Regex,
     infant_age: Regex,
     compact_date: Regex,
-    surnames: Vec<String>,
+    surnames: Surnames,
+}
+
+/// Surnames, looked up by length: at a given position at most one surname of each length can
+/// match, so trying the lengths longest first finds the same surname as scanning a
+/// longest-first list, with one hash lookup per length instead of one comparison per surname.
+struct Surnames {
+    set: std::collections::HashSet<String>,
+    /// Distinct lengths in characters, longest first.
+    lengths: Vec<usize>,
+}
+
+impl Surnames {
+    fn new(list: impl Iterator<Item = String>) -> Self {
+        let set: std::collections::HashSet<String> = list.collect();
+        let mut lengths: Vec<usize> = set.iter().map(|s| s.chars().count()).collect();
+        lengths.sort_unstable_by(|a, b| b.cmp(a));
+        lengths.dedup();
+        Self { set, lengths }
+    }
+
+    fn contains(&self, s: &str) -> bool {
+        self.set.contains(s)
+    }
+
+    /// Byte length of the longest surname that starts `s`.
+    fn prefix_len(&self, s: &str) -> Option<usize> {
+        self.lengths.iter().find_map(|&n| {
+            let end = s.char_indices().nth(n).map_or(s.len(), |(b, _)| b);
+            let head = s.get(..end)?;
+            (head.chars().count() == n && self.set.contains(head)).then_some(end)
+        })
+    }
+
+    /// Byte length of the longest surname that ends `s`.
+    fn suffix_len(&self, s: &str) -> Option<usize> {
+        self.lengths.iter().find_map(|&n| {
+            let start = if n == 0 {
+                s.len()
+            } else {
+                s.char_indices().rev().nth(n - 1)?.0
+            };
+            let tail = s.get(start..)?;
+            self.set.contains(tail).then_some(tail.len())
+        })
+    }
 }
 
 fn compile(name: &'static str, pattern: &str) -> Result<Regex, NlpError> {
@@ -130,11 +175,10 @@ fn compile(name: &'static str, pattern: &str) -> Result<Regex, NlpError> {
 impl PhiRules {
     /// Compiles the patterns.
     pub fn load() -> Result<Self, NlpError> {
-        let mut surnames: Vec<String> = data_lines(SURNAMES)
+        let surnames: Vec<String> = data_lines(SURNAMES)
             .flat_map(str::split_whitespace)
             .map(str::to_string)
             .collect();
-        surnames.sort_by_key(|s| std::cmp::Reverse(s.chars().count()));
         Ok(Self {
             id_card: compile("id_card", r"\d{17}[\dXx]")?,
             phone: compile("phone", r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}")?,
@@ -193,37 +237,42 @@ impl PhiRules {
                 "compact_date",
                 r"(?:日期|时间|入院|出院|就诊|检查|报告|采集|收检)[:：\s]*((?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))",
             )?,
-            surnames,
+            surnames: Surnames::new(surnames.into_iter()),
         })
     }
 
     /// All PHI spans of a note, non-overlapping, in order.
     pub fn find(&self, norm: &NormText<'_>) -> Vec<PhiSpan> {
         let t = norm.text();
+        let shape = Shape::of(norm.chars());
         let mut found: Vec<(usize, usize, PhiType, u8)> = Vec::new();
-        self.find_ids(t, &mut found);
-        self.find_labelled(t, &mut found);
+        self.find_ids(t, &shape, &mut found);
+        self.find_labelled(t, &shape, &mut found);
         self.find_dates_ages(t, &mut found);
         self.find_places(t, &mut found);
-        self.find_names(norm, &mut found);
+        self.find_names(norm, &shape, &mut found);
         add_name_repeats(t, &mut found);
         resolve(norm, found)
     }
 
-    fn find_ids(&self, t: &str, out: &mut Vec<(usize, usize, PhiType, u8)>) {
-        for m in self.id_card.find_iter(t) {
+    fn find_ids(&self, t: &str, shape: &Shape, out: &mut Vec<(usize, usize, PhiType, u8)>) {
+        // Each pattern below runs only where the note can hold a match (see `Shape`).
+        let id_cards = (shape.longest_digit_run >= 17).then(|| self.id_card.find_iter(t));
+        for m in id_cards.into_iter().flatten() {
             if digit_bounded(t, m.start(), m.end())
                 && (id_checksum_ok(m.as_str()) || labelled_id(t, m.start()))
             {
                 out.push((m.start(), m.end(), PhiType::IdCard, 0));
             }
         }
-        for m in self.phone.find_iter(t) {
+        let phones = (shape.most_digits_in_number >= 11).then(|| self.phone.find_iter(t));
+        for m in phones.into_iter().flatten() {
             if digit_bounded(t, m.start(), m.end()) {
                 out.push((m.start(), m.end(), PhiType::Phone, 1));
             }
         }
-        for m in self.landline.find_iter(t) {
+        let landlines = (shape.most_digits_in_number >= 10).then(|| self.landline.find_iter(t));
+        for m in landlines.into_iter().flatten() {
             let s = m.as_str();
             if digit_bounded(t, m.start(), m.end()) && (s.contains('-') || s.contains(')')) {
                 out.push((m.start(), m.end(), PhiType::Phone, 1));
@@ -239,13 +288,14 @@ impl PhiRules {
         }
     }
 
-    fn find_labelled(&self, t: &str, out: &mut Vec<(usize, usize, PhiType, u8)>) {
+    fn find_labelled(&self, t: &str, shape: &Shape, out: &mut Vec<(usize, usize, PhiType, u8)>) {
         for c in self.other_id.captures_iter(t) {
             if let Some(v) = c.get(1) {
                 out.push((v.start(), v.end(), PhiType::OtherId, 2));
             }
         }
-        for m in self.bank_card.find_iter(t) {
+        let cards = (shape.most_digits_in_number >= 12).then(|| self.bank_card.find_iter(t));
+        for m in cards.into_iter().flatten() {
             let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
             let grouped = m.as_str().contains([' ', '-']);
             let card_len = (16..=19).contains(&digits.len());
@@ -253,7 +303,10 @@ impl PhiRules {
                 out.push((m.start(), m.end(), PhiType::OtherId, 2));
             }
         }
-        for m in self.plate.find_iter(t) {
+        let plates = shape
+            .capital_after_non_ascii
+            .then(|| self.plate.find_iter(t));
+        for m in plates.into_iter().flatten() {
             out.push((m.start(), m.end(), PhiType::OtherId, 2));
         }
         for c in self.mrn.captures_iter(t) {
@@ -312,7 +365,12 @@ impl PhiRules {
         }
     }
 
-    fn find_names(&self, norm: &NormText<'_>, out: &mut Vec<(usize, usize, PhiType, u8)>) {
+    fn find_names(
+        &self,
+        norm: &NormText<'_>,
+        shape: &Shape,
+        out: &mut Vec<(usize, usize, PhiType, u8)>,
+    ) {
         let t = norm.text();
         for m in self.name_cue.find_iter(t) {
             let rest = t.get(m.end()..).unwrap_or("");
@@ -364,22 +422,21 @@ impl PhiRules {
             }
             for (off, _) in head.char_indices() {
                 let tail = head.get(off..).unwrap_or("");
-                if self.surnames.iter().any(|x| x == tail)
-                    || self.name_len(tail) == Some(tail.len())
-                {
+                if self.surnames.contains(tail) || self.name_len(tail) == Some(tail.len()) {
                     out.push((m.start() + off, m.start() + head.len(), PhiType::Name, 9));
                     break;
                 }
             }
         }
-        for m in self.name_some.find_iter(t) {
+        let some_forms = shape.has_mou.then(|| self.name_some.find_iter(t));
+        for m in some_forms.into_iter().flatten() {
             let s = m.as_str();
             let stem_len = s.find('某').unwrap_or(0);
             let stem = s.get(..stem_len).unwrap_or("");
-            if self.surnames.iter().any(|x| x == stem) {
+            if self.surnames.contains(stem) {
                 out.push((m.start(), m.end(), PhiType::Name, 8));
-            } else if let Some(sur) = self.surnames.iter().find(|x| stem.ends_with(x.as_str())) {
-                out.push((m.start() + stem_len - sur.len(), m.end(), PhiType::Name, 8));
+            } else if let Some(sur_len) = self.surnames.suffix_len(stem) {
+                out.push((m.start() + stem_len - sur_len, m.end(), PhiType::Name, 8));
             }
         }
     }
@@ -387,9 +444,9 @@ impl PhiRules {
     /// Byte length of a name at the start of `s`: a surname and one or two given-name
     /// characters, or a surname with `某`/`某某`.
     fn name_len(&self, s: &str) -> Option<usize> {
-        let sur = self.surnames.iter().find(|x| s.starts_with(x.as_str()))?;
-        let rest = s.get(sur.len()..)?;
-        let mut len = sur.len();
+        let sur_len = self.surnames.prefix_len(s)?;
+        let rest = s.get(sur_len..)?;
+        let mut len = sur_len;
         let mut given = 0;
         for c in rest.chars() {
             if given >= 2 || !is_han(c) || (c != '某' && NOT_IN_NAME.contains(c)) {
@@ -402,8 +459,62 @@ impl PhiRules {
     }
 }
 
+/// What a note must hold for some patterns to match at all, found in one pass so that those
+/// patterns scan only the notes where they can match. Every figure over-counts (any numeric
+/// character counts as a digit, a superset of the patterns' `\d`), so no match is ever skipped.
+struct Shape {
+    /// Longest run of numeric characters (`id_card` needs 17).
+    longest_digit_run: usize,
+    /// Most numeric characters in one run of numerals, spaces, `+`, `-` and brackets (`phone`
+    /// needs 11, `landline` 10, `bank_card` 12).
+    most_digits_in_number: usize,
+    /// An ASCII capital right after a non-ASCII character (`plate`: province + letter).
+    capital_after_non_ascii: bool,
+    /// A `某` (`name_some`).
+    has_mou: bool,
+}
+
+impl Shape {
+    fn of(chars: &[char]) -> Self {
+        let mut shape = Self {
+            longest_digit_run: 0,
+            most_digits_in_number: 0,
+            capital_after_non_ascii: false,
+            has_mou: false,
+        };
+        let (mut run, mut in_number) = (0, 0);
+        let mut prev_non_ascii = false;
+        for &c in chars {
+            // Han characters are letters (`Lo`), so only other non-ASCII ones need the table.
+            let numeric = if c.is_ascii() {
+                c.is_ascii_digit()
+            } else {
+                !is_han(c) && c.is_numeric()
+            };
+            if numeric {
+                run += 1;
+                in_number += 1;
+                shape.longest_digit_run = shape.longest_digit_run.max(run);
+                shape.most_digits_in_number = shape.most_digits_in_number.max(in_number);
+            } else {
+                run = 0;
+                if !matches!(c, ' ' | '+' | '-' | '(' | ')') {
+                    in_number = 0;
+                }
+            }
+            if c.is_ascii_uppercase() && prev_non_ascii {
+                shape.capital_after_non_ascii = true;
+            }
+            shape.has_mou |= c == '某';
+            prev_non_ascii = !c.is_ascii();
+        }
+        shape
+    }
+}
+
 /// Every further occurrence of a detected full name (two characters or more, not a `某` form)
-/// is a name too (`孔祥林` named once after `患者`, later alone).
+/// is a name too (`孔祥林` named once after `患者`, later alone). All occurrences are listed,
+/// overlapping ones included; `resolve` keeps the earliest and longest.
 fn add_name_repeats(t: &str, found: &mut Vec<(usize, usize, PhiType, u8)>) {
     let mut names: Vec<&str> = found
         .iter()
@@ -413,15 +524,32 @@ fn add_name_repeats(t: &str, found: &mut Vec<(usize, usize, PhiType, u8)>) {
         .collect();
     names.sort_unstable();
     names.dedup();
-    let Ok(ac) = aho_corasick::AhoCorasick::new(&names) else {
-        return;
-    };
-    let extra: Vec<_> = ac
-        .find_iter(t)
-        .map(|m| (m.start(), m.end(), PhiType::Name, 10))
-        .collect();
+    let mut extra = Vec::new();
+    if names.len() <= FEW_NAMES {
+        // A note names a handful of people: a substring search per name beats building an
+        // automaton for every note.
+        for name in names {
+            let step = name.chars().next().map_or(1, char::len_utf8);
+            let mut from = 0;
+            while let Some(i) = t.get(from..).and_then(|rest| rest.find(name)) {
+                extra.push((from + i, from + i + name.len(), PhiType::Name, 10));
+                from += i + step;
+            }
+        }
+    } else if let Ok(ac) = aho_corasick::AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
+        .build(&names)
+    {
+        extra.extend(
+            ac.find_overlapping_iter(t)
+                .map(|m| (m.start(), m.end(), PhiType::Name, 10)),
+        );
+    }
     found.extend(extra);
 }
+
+/// Up to this many distinct names, repeats are found by plain substring search.
+const FEW_NAMES: usize = 16;
 
 /// Whether the digit run `s..e` is not glued to further digits.
 fn digit_bounded(t: &str, s: usize, e: usize) -> bool {
@@ -633,6 +761,26 @@ mod tests {
             "{got:?}"
         );
         assert!(got.contains(&("330102K7".into(), PhiType::OtherId)));
+    }
+
+    #[test]
+    fn patterns_skipped_by_shape_still_match_where_they_can() {
+        // `\d` takes any decimal digit, so the pre-check must count non-ASCII numerals too.
+        let arabic_indic: String = "١١٠١٠٥١٩٤٩١٢٣١٠٠٢".chars().chain(['X']).collect();
+        let got = find(&format!(
+            "身份证：{arabic_indic}，车牌浙A·12345，王某某陪同"
+        ));
+        assert!(got.contains(&(arabic_indic, PhiType::IdCard)), "{got:?}");
+        assert!(
+            got.contains(&("浙A·12345".into(), PhiType::OtherId)),
+            "{got:?}"
+        );
+        assert!(got.contains(&("王某某".into(), PhiType::Name)), "{got:?}");
+        let shape = Shape::of(&"电话 021-6543 2100".chars().collect::<Vec<_>>());
+        assert_eq!(
+            (shape.longest_digit_run, shape.most_digits_in_number),
+            (4, 11)
+        );
     }
 
     #[test]

@@ -7,9 +7,11 @@ use crate::types::Section;
 
 const HEADERS: &str = include_str!("../data/section_headers.txt");
 
-/// Known headers, longest first so that `出院诊断` wins over `诊断`.
+/// Known headers, grouped by first character (a line start is checked only against the
+/// headers that begin with its character), longest first within a group so that `出院诊断`
+/// wins over `出院`.
 pub struct SectionRules {
-    headers: Vec<String>,
+    by_first: Vec<(char, Vec<String>)>,
 }
 
 impl SectionRules {
@@ -21,7 +23,18 @@ impl SectionRules {
             .collect();
         headers.sort_by_key(|h| std::cmp::Reverse(h.chars().count()));
         headers.dedup();
-        Ok(Self { headers })
+        let mut by_first: Vec<(char, Vec<String>)> = Vec::new();
+        for h in headers {
+            let Some(first) = h.chars().next() else {
+                continue;
+            };
+            match by_first.iter_mut().find(|(c, _)| *c == first) {
+                Some((_, group)) => group.push(h),
+                None => by_first.push((first, vec![h])),
+            }
+        }
+        by_first.sort_by_key(|(c, _)| *c);
+        Ok(Self { by_first })
     }
 
     /// Headed sections of a note, in order.
@@ -29,8 +42,7 @@ impl SectionRules {
         let len = norm.len();
         let mut heads: Vec<(usize, String)> = Vec::new();
         let mut at_line_start = true;
-        for i in 0..len {
-            let c = norm.char_at(i).unwrap_or('\n');
+        for (i, &c) in norm.chars().iter().enumerate() {
             if at_line_start && !c.is_whitespace() {
                 if let Some(h) = self.header_at(norm, i) {
                     heads.push((i, h));
@@ -60,7 +72,14 @@ impl SectionRules {
     fn header_at(&self, norm: &NormText<'_>, i: usize) -> Option<String> {
         let rest = norm.slice(i, (i + 24).min(norm.len()));
         let body = strip_numbering(rest);
-        for h in &self.headers {
+        let first = body.chars().next()?;
+        let group = self
+            .by_first
+            .binary_search_by_key(&first, |(c, _)| *c)
+            .ok()
+            .and_then(|i| self.by_first.get(i))
+            .map_or(&[][..], |(_, g)| g.as_slice());
+        for h in group {
             if let Some(after) = body.strip_prefix(h.as_str()) {
                 let next = after.chars().next();
                 let colon = matches!(next, Some(':' | '：'));

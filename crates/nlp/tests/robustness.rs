@@ -5,7 +5,7 @@
 
 use meditrustal_nlp::deid::{Strategy as Deid, deidentify};
 use meditrustal_nlp::segment::Segmenter;
-use meditrustal_nlp::{Analysis, Engine};
+use meditrustal_nlp::{Analysis, Engine, PhiType};
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -130,19 +130,121 @@ proptest! {
 
     #[test]
     fn deidentified_text_never_contains_detected_phi(text in clinical_text()) {
-        let a = engine().analyze(&text);
-        for strategy in [
-            Deid::Mask,
-            Deid::Tag,
-            Deid::Surrogate { key: b"k".to_vec() },
-            Deid::DateShift { days: 30, key: b"k".to_vec() },
-        ] {
-            let out = deidentify(&text, &a.phi, &strategy).unwrap();
-            for p in a.phi.iter().filter(|p| p.must_remove() && p.text.chars().count() >= 2) {
-                prop_assert!(!out.contains(&p.text), "{} survived {:?}: {}", p.text, strategy, out);
-            }
+        assert_no_detected_phi_left(&text)?;
+    }
+
+    /// Address labels, tags and pieces of tags side by side: the text before a replacement
+    /// plus the replacement must not spell a detected string again
+    /// (`fuzz/regressions/tag-recreates-address`).
+    #[test]
+    fn replacements_never_recreate_detected_phi(text in text_with_tag_pieces()) {
+        assert_no_detected_phi_left(&text)?;
+    }
+}
+
+/// Every strategy removes every detected PHI string of two characters or more.
+fn assert_no_detected_phi_left(text: &str) -> Result<(), TestCaseError> {
+    let a = engine().analyze(text);
+    check(text, &a);
+    for strategy in [
+        Deid::Mask,
+        Deid::Tag,
+        Deid::Surrogate { key: b"k".to_vec() },
+        Deid::DateShift {
+            days: 30,
+            key: b"k".to_vec(),
+        },
+    ] {
+        let out = deidentify(text, &a.phi, &strategy).unwrap();
+        for p in a
+            .phi
+            .iter()
+            .filter(|p| p.must_remove() && p.text.chars().count() >= 2)
+        {
+            prop_assert!(
+                !out.contains(&p.text),
+                "{} survived {:?}: {}",
+                p.text,
+                strategy,
+                out
+            );
         }
     }
+    Ok(())
+}
+
+/// Labels after which free text is taken as PHI (addresses run to the next space or comma).
+const PHI_LEADS: &[&str] = &[
+    "单位地址：",
+    "地址：",
+    "住址",
+    "现住址：",
+    "家住",
+    "联系地址:",
+];
+
+/// Ends of a free-text PHI value.
+const SEPARATORS: &[&str] = &["，", "\n", " ", "。", ""];
+
+/// Every prefix of every type tag, and the mask character.
+fn tag_pieces() -> Vec<String> {
+    let mut v = vec!["＊".to_string(), "＊＊".to_string(), "]".to_string()];
+    for kind in [
+        PhiType::Name,
+        PhiType::IdCard,
+        PhiType::Phone,
+        PhiType::Address,
+        PhiType::Date,
+        PhiType::Age,
+        PhiType::Mrn,
+        PhiType::Org,
+        PhiType::Email,
+        PhiType::OtherId,
+    ] {
+        let tag = kind.tag();
+        v.extend(
+            (1..=tag.len())
+                .filter_map(|n| tag.get(..n))
+                .map(str::to_string),
+        );
+    }
+    v
+}
+
+/// Runs of `lead, lead or clinical piece, piece of a tag, separator`: the shape in which the
+/// text before a replacement plus the replacement can spell the detected value again.
+fn text_with_tag_pieces() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::sample::select(PHI_LEADS),
+            prop_oneof![
+                prop::sample::select(PHI_LEADS),
+                prop::sample::select(PIECES),
+            ],
+            prop::sample::select(tag_pieces()),
+            prop::sample::select(SEPARATORS),
+        )
+            .prop_map(|(a, b, c, d)| format!("{a}{b}{c}{d}")),
+        0..6,
+    )
+    .prop_map(|v| v.concat())
+}
+
+/// Replays every input under `fuzz/regressions` through the fuzz target's checks, so that a
+/// fixed finding stays fixed without cargo-fuzz.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/regressions");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        // The fuzz target only sees valid UTF-8.
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            assert_no_detected_phi_left(text).unwrap();
+            replayed += 1;
+        }
+    }
+    assert!(replayed >= 1, "no regression inputs in {}", dir.display());
 }
 
 #[test]
