@@ -1,4 +1,4 @@
-//! Progress of the long maintenance scans (`verify`, `gc`), reported through a small trait so
+//! Progress of the long maintenance scans (`verify`, `gc`, `keys rotate`), reported through a small trait so
 //! the command-line adapter can draw bars without this crate knowing how.
 
 /// Which part of a scan is running.
@@ -12,6 +12,8 @@ pub enum ScanPhase {
     VaultObjects,
     /// Deleting orphan objects (`gc --apply`).
     DeletingOrphans,
+    /// Re-wrapping data keys under a new key-encryption key (`keys rotate`).
+    RewrappingKeys,
 }
 
 impl ScanPhase {
@@ -22,6 +24,7 @@ impl ScanPhase {
             ScanPhase::RecordVersions => "record versions",
             ScanPhase::VaultObjects => "vault objects",
             ScanPhase::DeletingOrphans => "deleting orphans",
+            ScanPhase::RewrappingKeys => "re-wrapping keys",
         }
     }
 }

@@ -1,11 +1,13 @@
 //! `meditrustal`: the one binary that runs and administers the platform.
 
 mod admin;
+mod backup;
 mod bad_input;
 mod bench;
 mod config;
 mod demo;
 mod gc;
+mod key_admin;
 mod keys;
 mod maintenance;
 mod model;
@@ -60,6 +62,13 @@ enum Command {
     Verify(verify::VerifyArgs),
     /// List vault objects no record references (older than --min-age); --apply deletes them.
     Gc(gc::GcArgs),
+    /// Write a consistent snapshot of the database, the objects and the keys to a directory.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty data directory, database and object store.
+    Restore(backup::RestoreArgs),
+    /// Key-encryption keys: list, rotate (re-wrap every data key), retire.
+    #[command(subcommand)]
+    Keys(key_admin::KeysCommand),
 }
 
 #[tokio::main]
@@ -71,6 +80,9 @@ async fn main() -> anyhow::Result<ExitCode> {
     let outcome = match cli.command {
         Command::Verify(args) => return exit_status(verify::run(&settings, args).await),
         Command::Gc(args) => return exit_status(gc::run(&settings, args).await),
+        Command::Backup(args) => return exit_status(backup::backup(&settings, args).await),
+        Command::Restore(args) => return exit_status(backup::restore(&settings, args).await),
+        Command::Keys(command) => return exit_status(key_admin::run(&settings, command).await),
         Command::Serve(args) => serve::run(&settings, &file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;

@@ -26,11 +26,18 @@ pub struct ServeArgs {
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
     let from_env = std::env::var("MEDITRUSTAL_JWT_SECRET").ok();
     let jwt_secret = crate::keys::jwt_secret(&settings.data_dir, from_env.as_deref())?;
-    let vault = Vault::open(
+    let mut vault = Vault::open(
         &settings.storage,
         crate::keys::key_ring(&settings.data_dir)?,
     )
     .context("opening the record vault")?;
+    if std::env::var_os(meditrustal_vault::MASTER_KEY_ENV).is_none() {
+        // `keys rotate` in another process adds and activates KEKs in the key directory.
+        let directory = meditrustal_vault::KeyDirectory::in_data_dir(&settings.data_dir);
+        vault = vault.with_key_reload(Box::new(move || {
+            directory.load().map_err(|err| err.to_string())
+        }));
+    }
     Ok(App::new(AppParts {
         store,
         clock: Arc::new(SystemClock),
@@ -77,6 +84,21 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         demo.print();
     }
 
+    let keys_app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::key_admin::SERVER_RELOAD_INTERVAL);
+        loop {
+            tick.tick().await;
+            match keys_app.vault().reload_keys() {
+                Ok(true) => tracing::info!(
+                    active_kek = %keys_app.vault().keys().active_id(),
+                    "key-encryption keys reloaded"
+                ),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(%err, "reloading the key-encryption keys failed"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {

@@ -1,0 +1,492 @@
+//! Operations on the real binary: SIGTERM under a write load loses no acknowledged write;
+//! backup → wipe → restore → `verify`; `keys rotate` under a read and write load.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
+const PASSWORD: &str = "Sturdy-Passphrase-42";
+
+on_both_backends!(
+    sigterm_during_writes_loses_no_acknowledged_write,
+    backup_wipe_restore_verify,
+    key_rotation_under_load_fails_no_request,
+);
+
+/// A data directory and the database the commands use.
+struct Deployment {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+}
+
+impl Deployment {
+    /// SQLite inside the data directory, or the test's PostgreSQL database.
+    fn for_test(database: &TestDatabase, backend: TestBackend, name: &str) -> Deployment {
+        Deployment {
+            data_dir: database.dir.path().join(name),
+            database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(BINARY);
+        command
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .env("MEDITRUSTAL_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("MEDITRUSTAL_MASTER_KEY")
+            .env_remove("MEDITRUSTAL_CONFIG");
+        if let Some(url) = &self.database_url {
+            command.env("DATABASE_URL", url);
+        }
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().unwrap()
+    }
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// A `meditrustal serve` process on a free port.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    async fn start(deployment: &Deployment) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = deployment
+            .command()
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let up = client.get(server.url("/healthz")).send().await;
+            if matches!(up, Ok(ref r) if r.status().is_success()) {
+                return server;
+            }
+            assert!(Instant::now() < deadline, "server did not come up");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit by itself.
+    async fn wait(mut self) -> ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if Instant::now() > deadline {
+                self.child.kill().unwrap();
+                panic!("the server did not exit within 60 s of SIGTERM");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+async fn register_and_login(server: &Server, client: &reqwest::Client, username: &str) -> String {
+    let body = json!({
+        "username": username,
+        "email": format!("{username}@example.cn"),
+        "password": PASSWORD,
+        "role": "patient",
+    });
+    let response = client
+        .post(server.url("/api/v1/auth/register"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    login(server, client, username).await
+}
+
+async fn login(server: &Server, client: &reqwest::Client, username: &str) -> String {
+    let response = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({ "username": username, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let session: Value = response.json().await.unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Creates a note; the status and, on 201, the record id.
+async fn create_note(
+    base: &str,
+    client: &reqwest::Client,
+    token: &str,
+    text: &str,
+) -> reqwest::Result<(StatusCode, Option<String>)> {
+    let response = client
+        .post(format!("{base}/api/v1/records?category=clinical-note"))
+        .bearer_auth(token)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(text.to_owned())
+        .send()
+        .await?;
+    let status = response.status();
+    if status != StatusCode::CREATED {
+        return Ok((status, None));
+    }
+    let record: Value = response.json().await?;
+    Ok((status, record["id"].as_str().map(str::to_owned)))
+}
+
+async fn read_content(
+    base: &str,
+    client: &reqwest::Client,
+    token: &str,
+    id: &str,
+) -> reqwest::Result<(StatusCode, Vec<u8>)> {
+    let response = client
+        .get(format!("{base}/api/v1/records/{id}/content"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    let status = response.status();
+    Ok((status, response.bytes().await?.to_vec()))
+}
+
+/// Every acknowledged note reads back byte for byte.
+async fn assert_all_readable(
+    server: &Server,
+    client: &reqwest::Client,
+    token: &str,
+    notes: &[(String, String)],
+) {
+    for (id, note) in notes {
+        let (status, body) = read_content(&server.base, client, token, id).await.unwrap();
+        assert_eq!(status, StatusCode::OK, "acknowledged record {id} lost");
+        assert_eq!(body, note.as_bytes(), "record {id}");
+    }
+}
+
+fn assert_verify_passes(deployment: &Deployment) {
+    let verify = deployment.run(&["verify"]);
+    assert!(verify.status.success(), "{}", text(&verify));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains("OK"));
+}
+
+async fn sigterm_during_writes_loses_no_acknowledged_write(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let deployment = Deployment::for_test(&database, backend, "data");
+    let server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_sigterm").await;
+
+    let acknowledged: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let refused: Arc<Mutex<Vec<StatusCode>>> = Arc::default();
+    let mut writers = Vec::new();
+    for writer in 0..8 {
+        let (client, token, base) = (client.clone(), token.clone(), server.base.clone());
+        let (acknowledged, refused) = (Arc::clone(&acknowledged), Arc::clone(&refused));
+        writers.push(tokio::spawn(async move {
+            for i in 0.. {
+                let note = format!("出院小结 writer {writer} note {i}: 心率 76 次/分");
+                match create_note(&base, &client, &token, &note).await {
+                    Ok((_, Some(id))) => acknowledged.lock().unwrap().push((id, note)),
+                    Ok((status, None)) => refused.lock().unwrap().push(status),
+                    // The listener is closed: the server is shutting down.
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    server.signal("TERM");
+    let status = server.wait().await;
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(status.code(), Some(0), "exit status after SIGTERM");
+    let refused = refused.lock().unwrap().clone();
+    assert!(refused.is_empty(), "requests answered with {refused:?}");
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        !acknowledged.is_empty(),
+        "no create finished before SIGTERM"
+    );
+
+    let server = Server::start(&deployment).await;
+    let token = login(&server, &client, "patient_sigterm").await;
+    assert_all_readable(&server, &client, &token, &acknowledged).await;
+    server.kill();
+    assert_verify_passes(&deployment);
+    eprintln!(
+        "{backend}: {} acknowledged creates survived SIGTERM",
+        acknowledged.len()
+    );
+}
+
+async fn create_notes(
+    server: &Server,
+    client: &reqwest::Client,
+    token: &str,
+    count: usize,
+) -> Vec<(String, String)> {
+    let mut notes = Vec::new();
+    for i in 0..count {
+        let note = format!("门诊病历 {i}: 主诉咳嗽{i}天, 体温 37.{i} ℃");
+        let (status, id) = create_note(&server.base, client, token, &note)
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        notes.push((id.unwrap(), note));
+    }
+    notes
+}
+
+async fn backup_wipe_restore_verify(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let original = Deployment::for_test(&database, backend, "data");
+    let server = Server::start(&original).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_backup").await;
+    let notes = create_notes(&server, &client, &token, 12).await;
+
+    // Online: the server keeps running while the snapshot is taken.
+    let backup_dir = database.dir.path().join("backup");
+    let backup = original.run(&["backup", backup_dir.to_str().unwrap()]);
+    assert!(backup.status.success(), "{}", text(&backup));
+    server.signal("TERM");
+    assert_eq!(server.wait().await.code(), Some(0));
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(backup_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["objects"], 12);
+    assert_eq!(manifest["database"]["tables"]["record_versions"], 12);
+    assert_eq!(manifest["database"]["backend"], backend.to_string());
+    let printed = format!("{}{}", text(&backup), manifest);
+    for key_file in std::fs::read_dir(original.data_dir.join("keys")).unwrap() {
+        let path = key_file.unwrap().path();
+        // `active-kek` holds a key id, which is meant to be shown; the others hold keys.
+        if path.file_name().unwrap() == "active-kek" {
+            continue;
+        }
+        let secret = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !printed.contains(secret.trim()),
+            "key material of {path:?} printed"
+        );
+    }
+
+    // Wipe: the data directory goes; PostgreSQL restores into a new, empty database.
+    std::fs::remove_dir_all(&original.data_dir).unwrap();
+    let target_database = match backend {
+        TestBackend::Sqlite => None,
+        TestBackend::Postgres => Some(TestDatabase::create(backend).await.unwrap()),
+    };
+    let restored = Deployment {
+        data_dir: original.data_dir.clone(),
+        database_url: target_database.as_ref().map(|db| db.url.clone()),
+    };
+    let restore = restored.run(&["restore", backup_dir.to_str().unwrap()]);
+    assert!(restore.status.success(), "{}", text(&restore));
+    assert_verify_passes(&restored);
+
+    let server = Server::start(&restored).await;
+    let token = login(&server, &client, "patient_backup").await;
+    assert_all_readable(&server, &client, &token, &notes).await;
+    // The restored deployment keeps working: a new record joins the same ledger.
+    let more = create_notes(&server, &client, &token, 1).await;
+    assert_all_readable(&server, &client, &token, &more).await;
+    server.kill();
+    assert_verify_passes(&restored);
+
+    // A second restore over the restored deployment is refused (status 2), changing nothing.
+    let again = restored.run(&["restore", backup_dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // A damaged backup is refused before anything is written.
+    let object = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|file| file["path"].as_str().unwrap().starts_with("objects/"))
+        .unwrap()["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bytes = std::fs::read(backup_dir.join(&object)).unwrap();
+    bytes[0] ^= 1;
+    std::fs::write(backup_dir.join(&object), bytes).unwrap();
+    let empty = Deployment {
+        data_dir: database.dir.path().join("empty"),
+        database_url: None,
+    };
+    let damaged = empty.run(&["restore", backup_dir.to_str().unwrap()]);
+    assert_eq!(damaged.status.code(), Some(1), "{}", text(&damaged));
+    assert!(String::from_utf8_lossy(&damaged.stderr).contains(&object));
+    assert!(!empty.data_dir.join("keys").exists());
+}
+
+/// The id of the active key as `keys list` prints it, and every line.
+fn keys_list(deployment: &Deployment) -> (String, String) {
+    let list = deployment.run(&["keys", "list"]);
+    assert!(list.status.success(), "{}", text(&list));
+    let stdout = String::from_utf8_lossy(&list.stdout).into_owned();
+    let active = stdout
+        .lines()
+        .find(|line| line.contains("(active)"))
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    (active, stdout)
+}
+
+async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let deployment = Deployment::for_test(&database, backend, "data");
+    let server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_rotate").await;
+    let notes = Arc::new(Mutex::new(create_notes(&server, &client, &token, 30).await));
+    let (old_key, listed) = keys_list(&deployment);
+    assert!(
+        listed.contains(&format!("{old_key} (active): 30 record versions")),
+        "{listed}"
+    );
+
+    let failures: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut load = Vec::new();
+    for worker in 0..6 {
+        let (client, token, base) = (client.clone(), token.clone(), server.base.clone());
+        let (notes, failures, stop) = (notes.clone(), failures.clone(), stop.clone());
+        load.push(tokio::spawn(async move {
+            let mut i = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                i += 1;
+                if worker % 2 == 0 {
+                    let note = format!("护理记录 worker {worker} #{i}: 血氧 97%");
+                    match create_note(&base, &client, &token, &note).await {
+                        Ok((StatusCode::CREATED, Some(id))) => {
+                            notes.lock().unwrap().push((id, note))
+                        }
+                        other => failures.lock().unwrap().push(format!("create: {other:?}")),
+                    }
+                } else {
+                    let (id, note) = {
+                        let notes = notes.lock().unwrap();
+                        notes[(i * 7 + worker) % notes.len()].clone()
+                    };
+                    match read_content(&base, &client, &token, &id).await {
+                        Ok((StatusCode::OK, body)) if body == note.as_bytes() => {}
+                        other => failures
+                            .lock()
+                            .unwrap()
+                            .push(format!("read {id}: {other:?}")),
+                    }
+                }
+            }
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rotate = deployment.run(&["keys", "rotate", "--settle", "2s"]);
+    assert!(rotate.status.success(), "{}", text(&rotate));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for worker in load {
+        worker.await.unwrap();
+    }
+    let failures = failures.lock().unwrap().clone();
+    assert!(
+        failures.is_empty(),
+        "{} failed requests: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
+
+    // Versions a not-yet-reloaded server wrapped under the old key are finished by --resume;
+    // then the old key is unused and can go.
+    let resume = deployment.run(&["keys", "rotate", "--resume", "--settle", "0s"]);
+    assert!(resume.status.success(), "{}", text(&resume));
+    let (new_key, listed) = keys_list(&deployment);
+    assert_ne!(new_key, old_key);
+    assert!(
+        listed.contains(&format!("{old_key}: 0 record versions")),
+        "{listed}"
+    );
+    let in_use = deployment.run(&["keys", "retire", &new_key]);
+    assert_eq!(in_use.status.code(), Some(2), "{}", text(&in_use));
+    let retire = deployment.run(&["keys", "retire", &old_key]);
+    assert!(retire.status.success(), "{}", text(&retire));
+    server.kill();
+
+    // Without the old key: every record reads back and verify passes.
+    let server = Server::start(&deployment).await;
+    let token = login(&server, &client, "patient_rotate").await;
+    let notes = notes.lock().unwrap().clone();
+    assert_all_readable(&server, &client, &token, &notes).await;
+    server.kill();
+    assert_verify_passes(&deployment);
+    eprintln!(
+        "{backend}: {} records readable after rotation under load",
+        notes.len()
+    );
+}
