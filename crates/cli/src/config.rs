@@ -40,6 +40,12 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub bind: Option<SocketAddr>,
     pub log_json: Option<bool>,
+    /// HTTPS certificate chain and key (PEM), both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Browser origins allowed to call the API (CORS).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
     #[serde(default)]
     pub auth: FileAuthSettings,
     /// Where encrypted record contents go; default `<data-dir>/objects`.

@@ -1,13 +1,14 @@
 //! `meditrustal serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use meditrustal_app::{App, AppParts, SystemClock};
-use meditrustal_server::{Application, ServerSettings};
+use meditrustal_server::{Application, ServerSettings, TlsFiles};
 use meditrustal_store::Store;
 use meditrustal_vault::Vault;
 
@@ -21,6 +22,16 @@ pub struct ServeArgs {
     /// Seed demo accounts (idempotent) and print their credentials.
     #[arg(long)]
     demo: bool,
+    /// Serve HTTPS: PEM certificate chain (with --tls-key).
+    #[arg(long, env = "MEDITRUSTAL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "MEDITRUSTAL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A browser origin allowed to call the API (CORS), e.g. https://ui.example.org; repeat
+    /// for several. Default: none (same-origin only).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
 }
 
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
@@ -67,19 +78,40 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         None
     };
 
+    let tls = match (
+        args.tls_cert.or_else(|| file.tls_cert.clone()),
+        args.tls_key.or_else(|| file.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => {
+            return Err(crate::bad_input::BadInput::new(
+                "tls_cert and tls_key go together: give both or neither",
+            )
+            .into());
+        }
+    };
+    let cors_origins = if args.cors_origins.is_empty() {
+        file.cors_origins.clone()
+    } else {
+        args.cors_origins
+    };
     let server_settings = ServerSettings {
         bind: args
             .bind
             .or(file.bind)
             .unwrap_or(ServerSettings::default().bind),
+        tls,
+        cors_origins,
         ..ServerSettings::default()
     };
     let application = Application::build(&server_settings, app.clone())
         .await
         .with_context(|| format!("binding {}", server_settings.bind))?;
     let address = application.local_addr()?;
-    println!("MediTrustAl is running at http://{address}/");
-    println!("  API documentation: http://{address}/api/docs");
+    let scheme = application.scheme();
+    println!("MediTrustAl is running at {scheme}://{address}/");
+    println!("  API documentation: {scheme}://{address}/api/docs");
     if let Some(demo) = demo {
         demo.print();
     }

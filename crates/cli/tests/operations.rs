@@ -490,3 +490,125 @@ async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
         notes.len()
     );
 }
+
+/// `curl` with the test's CA; returns (exit success, stdout with headers).
+fn curl(cert: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let output = Command::new("curl")
+        .args(["-sS", "-i", "--max-time", "10", "--cacert"])
+        .arg(cert)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_lowercase(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_security_headers_and_cors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let openssl = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args([
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(openssl.status.success(), "{}", text(&openssl));
+
+    let deployment = Deployment {
+        data_dir: dir.path().join("data"),
+        database_url: None,
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = deployment
+        .command()
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .args(["--cors-origin", "https://ui.example.org"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: format!("https://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !curl(&cert, &[&server.url("/healthz")]).0 {
+        assert!(
+            Instant::now() < deadline,
+            "the HTTPS server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let (ok, health) = curl(&cert, &[&server.url("/healthz")]);
+    assert!(ok && health.starts_with("http/1.1 200"), "{health}");
+    assert!(
+        health.contains("strict-transport-security: max-age=63072000"),
+        "{health}"
+    );
+    assert!(
+        health.contains("x-content-type-options: nosniff"),
+        "{health}"
+    );
+    assert!(health.contains("frame-ancestors 'none'"), "{health}");
+
+    let preflight = |origin: &str| {
+        curl(
+            &cert,
+            &[
+                "-X",
+                "OPTIONS",
+                "-H",
+                &format!("Origin: {origin}"),
+                "-H",
+                "Access-Control-Request-Method: POST",
+                "-H",
+                "Access-Control-Request-Headers: authorization, content-type",
+                &server.url("/api/v1/auth/login"),
+            ],
+        )
+    };
+    let (ok, allowed) = preflight("https://ui.example.org");
+    assert!(ok, "{allowed}");
+    assert!(
+        allowed.contains("access-control-allow-origin: https://ui.example.org"),
+        "{allowed}"
+    );
+    let (_, refused) = preflight("https://evil.example");
+    assert!(
+        !refused.contains("access-control-allow-origin"),
+        "{refused}"
+    );
+
+    // Plain HTTP on the HTTPS port gets no answer.
+    let (plain_ok, _) = curl(&cert, &[&format!("http://127.0.0.1:{port}/healthz")]);
+    assert!(!plain_ok);
+
+    server.signal("TERM");
+    assert_eq!(server.wait().await.code(), Some(0));
+}

@@ -11,6 +11,7 @@ on_both_backends!(
     request_ids_are_generated_or_propagated,
     metrics_are_labelled_by_route_template,
     product_events_are_counted,
+    security_headers_are_set_and_no_hsts_over_http,
     openapi_document_and_docs_ui_are_served,
 );
 
@@ -147,6 +148,27 @@ async fn product_events_are_counted(backend: TestBackend) {
     );
     assert!(text.contains(r#"meditrustal_build_info{version=""#));
     assert!(!text.contains("胸闷"), "no clinical text in metrics");
+}
+
+async fn security_headers_are_set_and_no_hsts_over_http(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for path in ["/healthz", "/api/docs/", "/api/v1/no-such-thing"] {
+        let response = app.get(path, None).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+        // No CORS origins configured: browsers get no permission to call cross-origin.
+        assert!(
+            !headers.contains_key("access-control-allow-origin"),
+            "{path}"
+        );
+    }
 }
 
 async fn openapi_document_and_docs_ui_are_served(backend: TestBackend) {
