@@ -532,6 +532,56 @@ mod tests {
         version: 1,
     };
 
+    fn ring(active: u8, others: &[u8]) -> KeyRing {
+        let kek = |byte: u8| Kek::from_bytes(zeroize::Zeroizing::new([byte; 32]));
+        let mut ring = KeyRing::new(kek(active));
+        for byte in others {
+            ring.add_retired(kek(*byte));
+        }
+        ring
+    }
+
+    #[tokio::test]
+    async fn a_kek_added_elsewhere_is_reloaded_on_first_use() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let rng = Arc::new(CountingRandom::default());
+        // The server started before the rotation: it holds only the old KEK (1).
+        let server = Vault::new(Arc::clone(&store), ring(1, &[]), rng.clone())
+            .with_key_reload(Box::new(|| Ok(ring(2, &[1]))));
+        let without_reload = Vault::new(Arc::clone(&store), ring(1, &[]), rng.clone());
+        let rotator = Vault::new(Arc::clone(&store), ring(2, &[1]), rng);
+        let new_id = rotator.keys().active_id().clone();
+
+        let sealed = server
+            .put_record(b"BNP 450 pg/mL".to_vec(), &BINDING)
+            .await
+            .unwrap();
+        let rewrapped = rotator.rewrap(&sealed, &new_id).unwrap();
+        assert_eq!(
+            rewrapped.object_key, sealed.object_key,
+            "ciphertext untouched"
+        );
+        assert_ne!(rewrapped.data_key, sealed.data_key);
+
+        assert!(matches!(
+            without_reload.get_record(&rewrapped, &BINDING).await,
+            Err(VaultError::UnknownKek { .. })
+        ));
+        assert_eq!(
+            server.get_record(&rewrapped, &BINDING).await.unwrap(),
+            b"BNP 450 pg/mL"
+        );
+        // The reload also moved new writes to the new KEK; the old record still reads.
+        assert_eq!(server.keys().active_id(), &new_id);
+        let next = server
+            .put_record(b"NT-proBNP".to_vec(), &BINDING)
+            .await
+            .unwrap();
+        assert_eq!(next.data_key.kek_id, new_id);
+        assert!(server.check(&sealed, &BINDING).await.unwrap().is_ok());
+        assert!(!server.reload_keys().unwrap(), "nothing changed since");
+    }
+
     #[tokio::test]
     async fn round_trip_and_metadata() {
         let v = vault();
