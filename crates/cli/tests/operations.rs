@@ -612,3 +612,89 @@ async fn https_with_security_headers_and_cors() {
     server.signal("TERM");
     assert_eq!(server.wait().await.code(), Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_no_clinical_text_or_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = Deployment {
+        data_dir: dir.path().join("data"),
+        database_url: None,
+    };
+    let log_path = dir.path().join("serve.log");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = deployment
+        .command()
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
+        // Everything down to debug, request traces included.
+        .env("MEDITRUSTAL_LOG", "debug")
+        .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !matches!(client.get(server.url("/healthz")).send().await, Ok(ref r) if r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "server did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let token = register_and_login(&server, &client, "patient_logs").await;
+    let note = "既往史：2型糖尿病10年，青霉素过敏";
+    let (status, id) = create_note(&server.base, &client, &token, note)
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = read_content(&server.base, &client, &token, &id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    let wrong = client
+        .post(server.url("/api/v1/auth/login"))
+        .json(&json!({ "username": "patient_logs", "password": "Wrong-Passphrase-99" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    server.signal("TERM");
+    assert_eq!(server.wait().await.code(), Some(0));
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|line| !line.trim().is_empty()).collect();
+    assert!(lines.len() > 5, "{log}");
+    for line in &lines {
+        let entry: Value = serde_json::from_str(line).unwrap_or_else(|err| panic!("{err}: {line}"));
+        assert!(
+            entry["level"].is_string() && entry["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    for secret in [
+        note,
+        "糖尿病",
+        PASSWORD,
+        "Wrong-Passphrase-99",
+        "Operator-Test-Passphrase",
+        token.as_str(),
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
+    for key_file in ["ledger.ed25519", "jwt-hmac.key"] {
+        let key = std::fs::read_to_string(deployment.data_dir.join("keys").join(key_file)).unwrap();
+        assert!(!log.contains(key.trim()), "the log holds {key_file}");
+    }
+}
