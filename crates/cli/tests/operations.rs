@@ -15,10 +15,13 @@ use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
 const PASSWORD: &str = "Sturdy-Passphrase-42";
+const S3_ACCESS_KEY: &str = "meditrustal-test";
+const S3_SECRET: &str = "s3-test-secret-key-0123456789";
 
 on_both_backends!(
     sigterm_during_writes_loses_no_acknowledged_write,
     backup_wipe_restore_verify,
+    backup_from_one_s3_bucket_restores_into_another,
     key_rotation_under_load_fails_no_request,
 );
 
@@ -26,6 +29,8 @@ on_both_backends!(
 struct Deployment {
     data_dir: PathBuf,
     database_url: Option<String>,
+    /// A TOML configuration file (S3 storage); its secret comes from the environment.
+    config: Option<PathBuf>,
 }
 
 impl Deployment {
@@ -34,6 +39,7 @@ impl Deployment {
         Deployment {
             data_dir: database.dir.path().join(name),
             database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
+            config: None,
         }
     }
 
@@ -48,6 +54,12 @@ impl Deployment {
             .env_remove("MEDITRUSTAL_CONFIG");
         if let Some(url) = &self.database_url {
             command.env("DATABASE_URL", url);
+        }
+        if let Some(config) = &self.config {
+            command
+                .arg("--config")
+                .arg(config)
+                .env("MEDITRUSTAL_S3_SECRET_KEY", S3_SECRET);
         }
         command
     }
@@ -372,6 +384,7 @@ async fn backup_wipe_restore_verify(backend: TestBackend) {
     let restored = Deployment {
         data_dir: original.data_dir.clone(),
         database_url: target_database.as_ref().map(|db| db.url.clone()),
+        config: None,
     };
     let restore = restored.run(&["restore", backup_dir.to_str().unwrap()]);
     assert!(restore.status.success(), "{}", text(&restore));
@@ -407,6 +420,7 @@ async fn backup_wipe_restore_verify(backend: TestBackend) {
     let empty = Deployment {
         data_dir: database.dir.path().join("empty"),
         database_url: None,
+        config: None,
     };
     let damaged = empty.run(&["restore", backup_dir.to_str().unwrap()]);
     assert_eq!(damaged.status.code(), Some(1), "{}", text(&damaged));
@@ -568,6 +582,7 @@ async fn https_with_security_headers_and_cors() {
     let deployment = Deployment {
         data_dir: dir.path().join("data"),
         database_url: None,
+        config: None,
     };
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -653,6 +668,7 @@ async fn json_logs_carry_no_clinical_text_or_secrets() {
     let deployment = Deployment {
         data_dir: dir.path().join("data"),
         database_url: None,
+        config: None,
     };
     let log_path = dir.path().join("serve.log");
     let port = TcpListener::bind("127.0.0.1:0")
@@ -731,4 +747,113 @@ async fn json_logs_carry_no_clinical_text_or_secrets() {
         let key = std::fs::read_to_string(deployment.data_dir.join("keys").join(key_file)).unwrap();
         assert!(!log.contains(key.trim()), "the log holds {key_file}");
     }
+}
+
+/// `s3s-fs` (a real S3 server that checks SigV4), or `None` outside CI when not installed.
+fn s3s_fs() -> Option<PathBuf> {
+    let found = std::env::var_os("S3S_FS_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|p| p.join("s3s-fs"))
+                    .find(|p| p.is_file())
+            })
+        })
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| PathBuf::from(home).join(".cargo/bin/s3s-fs"))
+                .filter(|p| p.is_file())
+        });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "s3s-fs is required under CI (scripts/install-test-tools)"
+        );
+        eprintln!("\n!!! SKIPPING S3 backup test: s3s-fs not installed\n");
+    }
+    found
+}
+
+async fn backup_from_one_s3_bucket_restores_into_another(backend: TestBackend) {
+    let Some(database) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let Some(s3s) = s3s_fs() else {
+        return;
+    };
+    let root = database.dir.path().join("s3");
+    for bucket in ["records-a", "records-b"] {
+        std::fs::create_dir_all(root.join(bucket)).unwrap();
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut s3 = Command::new(s3s)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET])
+        .arg(&root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "s3s-fs did not start");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    let config = |bucket: &str| {
+        let path = database.dir.path().join(format!("{bucket}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[storage]\ns3_endpoint = \"http://127.0.0.1:{port}\"\ns3_bucket = \"{bucket}\"\n\
+                 s3_access_key_id = \"{S3_ACCESS_KEY}\"\ns3_allow_http = true\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let original = Deployment {
+        config: Some(config("records-a")),
+        ..Deployment::for_test(&database, backend, "data-a")
+    };
+    let server = Server::start(&original).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_s3").await;
+    let notes = create_notes(&server, &client, &token, 5).await;
+    server.kill();
+
+    let backup_dir = database.dir.path().join("backup");
+    let backup = original.run(&["backup", backup_dir.to_str().unwrap()]);
+    assert!(backup.status.success(), "{}", text(&backup));
+    let target_database = match backend {
+        TestBackend::Sqlite => None,
+        TestBackend::Postgres => Some(TestDatabase::create(backend).await.unwrap()),
+    };
+    let restored = Deployment {
+        data_dir: database.dir.path().join("data-b"),
+        database_url: target_database.as_ref().map(|db| db.url.clone()),
+        config: Some(config("records-b")),
+    };
+    let restore = restored.run(&["restore", backup_dir.to_str().unwrap()]);
+    assert!(restore.status.success(), "{}", text(&restore));
+    assert_verify_passes(&restored);
+    let server = Server::start(&restored).await;
+    let token = login(&server, &client, "patient_s3").await;
+    assert_all_readable(&server, &client, &token, &notes).await;
+    server.kill();
+    // Restoring into the now non-empty bucket is refused.
+    let again = Deployment {
+        data_dir: database.dir.path().join("data-c"),
+        database_url: None,
+        config: Some(config("records-b")),
+    };
+    let refused = again.run(&["restore", backup_dir.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("object store already holds"));
+    s3.kill().unwrap();
+    s3.wait().unwrap();
 }
