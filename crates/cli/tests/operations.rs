@@ -857,3 +857,75 @@ async fn backup_from_one_s3_bucket_restores_into_another(backend: TestBackend) {
     s3.kill().unwrap();
     s3.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_rotation_is_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = Deployment {
+        data_dir: dir.path().join("data"),
+        database_url: None,
+        config: None,
+    };
+    let server = Server::start(&deployment).await;
+    let client = reqwest::Client::new();
+    let token = register_and_login(&server, &client, "patient_resume").await;
+    let notes = create_notes(&server, &client, &token, 5).await;
+    server.kill();
+    let (old_key, _) = keys_list(&deployment);
+
+    // Ctrl-C while rotate waits for servers to reload: status 130 and a hint to resume.
+    let mut rotate = deployment
+        .command()
+        .args(["keys", "rotate", "--settle", "60s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = rotate.stderr.take().unwrap();
+    // Keep reading to the end: a closed pipe would make the process fail writing to it.
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead as _;
+        let mut seen = Vec::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("waiting") {
+                waiting_tx.send(()).unwrap();
+            }
+            seen.push(line);
+        }
+        seen
+    });
+    tokio::task::spawn_blocking(move || waiting_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("rotate never reached its settle wait");
+    let kill = Command::new("kill")
+        .args(["-INT", &rotate.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = rotate.wait().unwrap();
+    let seen = reader.join().unwrap().join("\n");
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("keys rotate --resume"), "{seen}");
+
+    let (new_key, listed) = keys_list(&deployment);
+    assert_ne!(new_key, old_key);
+    assert!(
+        listed.contains(&format!("{new_key} (active): 5 record versions")),
+        "{listed}"
+    );
+    let resume = deployment.run(&["keys", "rotate", "--resume", "--settle", "0s"]);
+    assert!(resume.status.success(), "{}", text(&resume));
+    assert!(
+        String::from_utf8_lossy(&resume.stdout).contains("re-wrapped 0 data keys"),
+        "{}",
+        text(&resume)
+    );
+    assert_verify_passes(&deployment);
+    let server = Server::start(&deployment).await;
+    let token = login(&server, &client, "patient_resume").await;
+    assert_all_readable(&server, &client, &token, &notes).await;
+    server.kill();
+}
