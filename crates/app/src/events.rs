@@ -82,6 +82,7 @@ struct Entry<'a> {
     band: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model_sha256: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     legal_basis: Option<&'a str>,
 }
 

@@ -1,4 +1,4 @@
-//! Progress of the long maintenance scans (`verify`, `gc`), reported through a small trait so
+//! Progress of the long maintenance scans (`verify`, `gc`, `keys rotate`), reported through a small trait so
 //! the command-line adapter can draw bars without this crate knowing how.
 
 /// Which part of a scan is running.
@@ -14,6 +14,8 @@ pub enum ScanPhase {
     DeletingOrphans,
     /// Erasing records past their retention period (`retention run --execute`).
     ErasingRecords,
+    /// Re-wrapping data keys under a new key-encryption key (`keys rotate`).
+    RewrappingKeys,
 }
 
 impl ScanPhase {
@@ -25,6 +27,7 @@ impl ScanPhase {
             ScanPhase::VaultObjects => "vault objects",
             ScanPhase::DeletingOrphans => "deleting orphans",
             ScanPhase::ErasingRecords => "erasing records",
+            ScanPhase::RewrappingKeys => "re-wrapping keys",
         }
     }
 }

@@ -27,9 +27,18 @@ pub struct GlobalArgs {
     /// `postgres://…` for PostgreSQL; default: SQLite at <data-dir>/meditrustal.db.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// Log as JSON lines instead of text.
+    /// Log as JSON lines instead of text (same as --log-format json).
     #[arg(long, global = true, env = "MEDITRUSTAL_LOG_JSON")]
     pub log_json: bool,
+    /// Log format: `text` (default) or `json` (one JSON object per line).
+    #[arg(long, global = true, value_enum, env = "MEDITRUSTAL_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The TOML file's shape; every key optional.
@@ -40,6 +49,12 @@ pub struct FileSettings {
     pub database_url: Option<String>,
     pub bind: Option<SocketAddr>,
     pub log_json: Option<bool>,
+    /// HTTPS certificate chain and key (PEM), both or neither.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Browser origins allowed to call the API (CORS).
+    #[serde(default)]
+    pub cors_origins: Vec<String>,
     #[serde(default)]
     pub auth: FileAuthSettings,
     /// Where encrypted record contents go; default `<data-dir>/objects`.
@@ -166,7 +181,10 @@ impl Settings {
         Ok(Settings {
             data_dir,
             database_url,
-            log_json: args.log_json || file.log_json.unwrap_or(false),
+            log_json: match args.log_format {
+                Some(format) => format == LogFormat::Json,
+                None => args.log_json || file.log_json.unwrap_or(false),
+            },
             auth,
             storage,
             retention: retention_policy(&file.retention)?,
@@ -216,6 +234,7 @@ mod tests {
             data_dir: data_dir.map(PathBuf::from),
             database_url: database_url.map(str::to_owned),
             log_json: false,
+            log_format: None,
         }
     }
 

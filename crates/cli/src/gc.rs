@@ -90,7 +90,7 @@ fn format_age(age: Duration) -> String {
 }
 
 /// `<number><unit>`, unit one of s, m, h, d.
-fn parse_age(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let split = text
         .find(|c: char| !c.is_ascii_digit())

@@ -1,11 +1,13 @@
 //! `meditrustal`: the one binary that runs and administers the platform.
 
 mod admin;
+mod backup;
 mod bad_input;
 mod bench;
 mod config;
 mod demo;
 mod gc;
+mod key_admin;
 mod keys;
 mod maintenance;
 mod model;
@@ -64,6 +66,13 @@ enum Command {
     /// Erase records past their category's retention period (dry run unless --execute).
     #[command(subcommand)]
     Retention(retention::RetentionCommand),
+    /// Write a consistent snapshot of the database, the objects and the keys to a directory.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty data directory, database and object store.
+    Restore(backup::RestoreArgs),
+    /// Key-encryption keys: list, rotate (re-wrap every data key), retire.
+    #[command(subcommand)]
+    Keys(key_admin::KeysCommand),
 }
 
 #[tokio::main]
@@ -78,6 +87,9 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Retention(command) => {
             return exit_status(retention::run(&settings, command).await);
         }
+        Command::Backup(args) => return exit_status(backup::backup(&settings, args).await),
+        Command::Restore(args) => return exit_status(backup::restore(&settings, args).await),
+        Command::Keys(command) => return exit_status(key_admin::run(&settings, command).await),
         Command::Serve(args) => serve::run(&settings, &file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;

@@ -1,13 +1,14 @@
 //! `meditrustal serve`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use meditrustal_app::{App, AppParts, SystemClock};
-use meditrustal_server::{Application, ServerSettings};
+use meditrustal_server::{Application, ServerSettings, TlsFiles};
 use meditrustal_store::Store;
 use meditrustal_vault::Vault;
 
@@ -21,16 +22,33 @@ pub struct ServeArgs {
     /// Seed demo accounts (idempotent) and print their credentials.
     #[arg(long)]
     demo: bool,
+    /// Serve HTTPS: PEM certificate chain (with --tls-key).
+    #[arg(long, env = "MEDITRUSTAL_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "MEDITRUSTAL_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// A browser origin allowed to call the API (CORS), e.g. https://ui.example.org; repeat
+    /// for several. Default: none (same-origin only).
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    cors_origins: Vec<String>,
 }
 
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
     let from_env = std::env::var("MEDITRUSTAL_JWT_SECRET").ok();
     let jwt_secret = crate::keys::jwt_secret(&settings.data_dir, from_env.as_deref())?;
-    let vault = Vault::open(
+    let mut vault = Vault::open(
         &settings.storage,
         crate::keys::key_ring(&settings.data_dir)?,
     )
     .context("opening the record vault")?;
+    if std::env::var_os(meditrustal_vault::MASTER_KEY_ENV).is_none() {
+        // `keys rotate` in another process adds and activates KEKs in the key directory.
+        let directory = meditrustal_vault::KeyDirectory::in_data_dir(&settings.data_dir);
+        vault = vault.with_key_reload(Box::new(move || {
+            directory.load().map_err(|err| err.to_string())
+        }));
+    }
     Ok(App::new(AppParts {
         store,
         clock: Arc::new(SystemClock),
@@ -60,24 +78,60 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         None
     };
 
+    let tls = match (
+        args.tls_cert.or_else(|| file.tls_cert.clone()),
+        args.tls_key.or_else(|| file.tls_key.clone()),
+    ) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => {
+            return Err(crate::bad_input::BadInput::new(
+                "tls_cert and tls_key go together: give both or neither",
+            )
+            .into());
+        }
+    };
+    let cors_origins = if args.cors_origins.is_empty() {
+        file.cors_origins.clone()
+    } else {
+        args.cors_origins
+    };
     let server_settings = ServerSettings {
         bind: args
             .bind
             .or(file.bind)
             .unwrap_or(ServerSettings::default().bind),
+        tls,
+        cors_origins,
         ..ServerSettings::default()
     };
     let application = Application::build(&server_settings, app.clone())
         .await
         .with_context(|| format!("binding {}", server_settings.bind))?;
     let address = application.local_addr()?;
-    println!("MediTrustAl is running at http://{address}/");
-    println!("  API documentation: http://{address}/api/docs");
+    let scheme = application.scheme();
+    println!("MediTrustAl is running at {scheme}://{address}/");
+    println!("  API documentation: {scheme}://{address}/api/docs");
     if let Some(demo) = demo {
         demo.print();
     }
 
     let closer = app.clone();
+    let keys_app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::key_admin::SERVER_RELOAD_INTERVAL);
+        loop {
+            tick.tick().await;
+            match keys_app.vault().reload_keys() {
+                Ok(true) => tracing::info!(
+                    active_kek = %keys_app.vault().keys().active_id(),
+                    "key-encryption keys reloaded"
+                ),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(%err, "reloading the key-encryption keys failed"),
+            }
+        }
+    });
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {

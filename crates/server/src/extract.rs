@@ -79,6 +79,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip())
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<crate::tls::TlsPeer>>()
+                    .map(|ConnectInfo(peer)| peer.0.ip())
+            })
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         Ok(ClientAddr(address))
     }

@@ -7,6 +7,8 @@ mod extract;
 mod metrics;
 mod openapi;
 mod routes;
+mod security;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub use metrics::HttpMetrics;
+pub use tls::TlsFiles;
 
 /// How the HTTP server is set up.
 #[derive(Debug, Clone)]
@@ -40,6 +43,11 @@ pub struct ServerSettings {
     /// Largest record upload; larger requests are refused before being read.
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
+    /// Serve HTTPS with this certificate and key (and send HSTS); plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Origins (`https://ui.example.org`) allowed to call the API from a browser; none: no
+    /// CORS headers, same-origin only.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -49,6 +57,8 @@ impl Default for ServerSettings {
             max_json_bytes: 1024 * 1024,
             max_upload_bytes: routes::records::MAX_RECORD_BYTES,
             request_timeout: Duration::from_secs(30),
+            tls: None,
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -75,14 +85,40 @@ impl FromRef<AppState> for Arc<HttpMetrics> {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl Application {
+    /// Fails before binding on an unreadable certificate or key and on an origin that is not
+    /// a valid header value.
     pub async fn build(settings: &ServerSettings, app: App) -> std::io::Result<Application> {
+        let tls = settings.tls.as_ref().map(tls::server_config).transpose()?;
+        let cors_origins = settings
+            .cors_origins
+            .iter()
+            .map(|origin| {
+                axum::http::HeaderValue::from_str(origin.trim_end_matches('/')).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        format!("CORS origin `{origin}` is not a valid header value"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let metrics = HttpMetrics::new().map_err(std::io::Error::other)?;
         let router = router(settings, AppState { app, metrics });
+        let router = security::apply(router, tls.is_some(), &cors_origins);
         let listener = TcpListener::bind(settings.bind).await?;
-        Ok(Application { listener, router })
+        Ok(Application {
+            listener,
+            router,
+            tls,
+        })
+    }
+
+    /// `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -94,6 +130,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        if let Some(config) = self.tls {
+            let listener = tls::TlsListener::new(self.listener, config)?;
+            let service = self
+                .router
+                .into_make_service_with_connect_info::<tls::TlsPeer>();
+            return axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        }
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

@@ -1,23 +1,75 @@
-//! Prometheus metrics of the HTTP layer. Labels are the route *template* (`/api/v1/admin/
-//! users/{id}/approve`), never the raw path, and never anything about the user, so no id or
-//! clinical value can end up in a label.
+//! Prometheus metrics. Labels are the route *template* (`/api/v1/admin/users/{id}/approve`),
+//! never the raw path, and never anything about the user, so no id or clinical value can end
+//! up in a label.
+//!
+//! Besides HTTP counters and latencies, the product's events are counted from the answers the
+//! edge gives (a 201 from `POST /api/v1/records` is a record created, a 403 anywhere is an
+//! access denied, …): every such answer comes from exactly one use case, after its ledger
+//! entry committed, so the count matches the ledger without the application knowing about
+//! metrics. The ledger size is read from the latest signed tree head at each scrape.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
+
+use crate::AppState;
 
 /// One registry per server instance (tests run many servers in one process).
 pub struct HttpMetrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    records_created: IntCounter,
+    record_versions_added: IntCounter,
+    record_reads: IntCounter,
+    access_denials: IntCounter,
+    emergency_accesses: IntCounter,
+    nlp_documents: IntCounterVec,
+    ledger_size: IntGauge,
+}
+
+/// A product event an answer stands for.
+enum ProductEvent {
+    RecordCreated,
+    RecordVersionAdded,
+    RecordRead,
+    AccessDenied,
+    EmergencyAccess,
+    NlpDocument(&'static str),
+}
+
+fn product_event(method: &Method, route: &str, status: StatusCode) -> Option<ProductEvent> {
+    if status == StatusCode::FORBIDDEN {
+        return Some(ProductEvent::AccessDenied);
+    }
+    if !status.is_success() {
+        return None;
+    }
+    match (method.as_str(), route) {
+        ("POST", "/api/v1/records") => Some(ProductEvent::RecordCreated),
+        ("PUT", "/api/v1/records/{id}") => Some(ProductEvent::RecordVersionAdded),
+        ("GET", "/api/v1/records/{id}/content") => Some(ProductEvent::RecordRead),
+        ("POST", "/api/v1/records/{id}/emergency-access") => Some(ProductEvent::EmergencyAccess),
+        ("POST", "/api/v1/nlp/analyze") => Some(ProductEvent::NlpDocument("analyze")),
+        ("POST", "/api/v1/nlp/deidentify") => Some(ProductEvent::NlpDocument("deidentify")),
+        ("POST", "/api/v1/nlp/summary") => Some(ProductEvent::NlpDocument("summary")),
+        _ => None,
+    }
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> Result<IntCounter, prometheus::Error> {
+    let counter = IntCounter::new(name, help)?;
+    registry.register(Box::new(counter.clone()))?;
+    Ok(counter)
 }
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -44,11 +96,77 @@ impl HttpMetrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        let records_created = counter(
+            &registry,
+            "records_created_total",
+            "Records created (first versions).",
+        )?;
+        let record_versions_added = counter(
+            &registry,
+            "record_versions_added_total",
+            "New versions added to existing records.",
+        )?;
+        let record_reads = counter(
+            &registry,
+            "record_reads_total",
+            "Record contents read (each read is on the ledger).",
+        )?;
+        let access_denials = counter(
+            &registry,
+            "access_denials_total",
+            "Requests the access policy denied (403; each denial is on the ledger).",
+        )?;
+        let emergency_accesses = counter(
+            &registry,
+            "emergency_accesses_total",
+            "Break-glass emergency accesses granted.",
+        )?;
+        let nlp_documents = IntCounterVec::new(
+            Opts::new(
+                "nlp_documents_total",
+                "Clinical texts processed by the NLP endpoints, by operation.",
+            ),
+            &["operation"],
+        )?;
+        registry.register(Box::new(nlp_documents.clone()))?;
+        let ledger_size = IntGauge::new(
+            "ledger_entries",
+            "Entries in the ledger, as of the latest signed tree head.",
+        )?;
+        registry.register(Box::new(ledger_size.clone()))?;
+        let build_info = IntGaugeVec::new(
+            Opts::new("build_info", "The running release; always 1."),
+            &["version"],
+        )?;
+        registry.register(Box::new(build_info.clone()))?;
+        build_info
+            .with_label_values(&[env!("CARGO_PKG_VERSION")])
+            .set(1);
         Ok(Arc::new(HttpMetrics {
             registry,
             requests,
             latency,
+            records_created,
+            record_versions_added,
+            record_reads,
+            access_denials,
+            emergency_accesses,
+            nlp_documents,
+            ledger_size,
         }))
+    }
+
+    fn count_event(&self, event: ProductEvent) {
+        match event {
+            ProductEvent::RecordCreated => self.records_created.inc(),
+            ProductEvent::RecordVersionAdded => self.record_versions_added.inc(),
+            ProductEvent::RecordRead => self.record_reads.inc(),
+            ProductEvent::AccessDenied => self.access_denials.inc(),
+            ProductEvent::EmergencyAccess => self.emergency_accesses.inc(),
+            ProductEvent::NlpDocument(operation) => {
+                self.nlp_documents.with_label_values(&[operation]).inc();
+            }
+        }
     }
 
     fn render(&self) -> Result<Vec<u8>, prometheus::Error> {
@@ -69,24 +187,36 @@ pub async fn track(
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let started = Instant::now();
     let response = next.run(request).await;
     let elapsed = started.elapsed().as_secs_f64();
+    if let Some(event) = product_event(&method, &route, response.status()) {
+        metrics.count_event(event);
+    }
+    let method = method.as_str();
     let status = response.status().as_u16().to_string();
     metrics
         .requests
-        .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+        .with_label_values(&[method, route.as_str(), status.as_str()])
         .inc();
     metrics
         .latency
-        .with_label_values(&[method.as_str(), route.as_str()])
+        .with_label_values(&[method, route.as_str()])
         .observe(elapsed);
     response
 }
 
 /// `GET /metrics` in the Prometheus text exposition format 0.0.4.
-pub async fn expose(State(metrics): State<Arc<HttpMetrics>>) -> Response {
+pub async fn expose(State(state): State<AppState>) -> Response {
+    let metrics = &state.metrics;
+    match state.app.ledger_head().await {
+        Ok((head, _)) => metrics
+            .ledger_size
+            .set(i64::try_from(head.head.tree_size).unwrap_or(i64::MAX)),
+        // No head yet (empty ledger) or the database is down: keep the last value.
+        Err(err) => tracing::debug!(%err, "ledger size for metrics"),
+    }
     match metrics.render() {
         Ok(body) => ([(CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
         Err(err) => {

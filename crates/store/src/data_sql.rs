@@ -81,6 +81,27 @@ macro_rules! data_store {
                 .collect()
             }
 
+            async fn replace_sealed(
+                &self,
+                record: meditrustal_domain::RecordId,
+                version: u32,
+                expected: &str,
+                sealed: &str,
+            ) -> Result<bool, $crate::StoreError> {
+                let updated = sqlx::query(
+                    "UPDATE record_versions SET sealed = $4 \
+                     WHERE record_id = $1 AND version = $2 AND sealed = $3",
+                )
+                .bind(record.0)
+                .bind(i64::from(version))
+                .bind(expected)
+                .bind(sealed)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                Ok(updated == 1)
+            }
+
             async fn consent(
                 &self,
                 id: uuid::Uuid,

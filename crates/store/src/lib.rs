@@ -14,6 +14,7 @@ mod ledger;
 mod postgres;
 mod records;
 mod rows;
+pub mod snapshot;
 mod sqlite;
 
 use std::sync::Arc;
@@ -79,6 +80,16 @@ pub trait RecordStore: Send + Sync + 'static {
         after: Option<(RecordId, u32)>,
         limit: u32,
     ) -> Result<Vec<RecordVersion>, StoreError>;
+    /// Replaces a version's sealed metadata when it still is `expected`; `false` when it is
+    /// not (changed meanwhile, or no such version). Only KEK rotation uses this: it re-wraps
+    /// the data key, which changes neither the content nor its ledger commitment.
+    async fn replace_sealed(
+        &self,
+        record: RecordId,
+        version: u32,
+        expected: &str,
+        sealed: &str,
+    ) -> Result<bool, StoreError>;
     async fn consent(&self, id: Uuid) -> Result<Option<ConsentGrant>, StoreError>;
     /// Consents filtered by patient and/or grantee, newest first.
     async fn consents(

@@ -79,6 +79,6 @@ pub use object_store;
 pub use random::{OsRandom, RandomError, RandomSource};
 pub use storage::{S3Addressing, S3Config, StorageConfig, StorageConfigError};
 pub use vault::{
-    MAX_BLOB_BYTES, MAX_CIPHERTEXT_BYTES, MAX_RECORD_BYTES, SealedBlob, SealedRecord, StoredObject,
-    Vault, VaultError,
+    KeyReload, MAX_BLOB_BYTES, MAX_CIPHERTEXT_BYTES, MAX_RECORD_BYTES, SealedBlob, SealedRecord,
+    StoredObject, Vault, VaultError,
 };

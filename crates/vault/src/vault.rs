@@ -19,7 +19,7 @@ use object_store::{GetOptions, ObjectStore, PutOptions, PutPayload};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 use zeroize::Zeroize as _;
 
@@ -107,6 +107,9 @@ pub enum VaultError {
     /// The object store could not be built.
     #[error(transparent)]
     Config(#[from] StorageConfigError),
+    /// Reloading the key ring (to find a KEK added by a rotation) failed.
+    #[error("reloading the key ring: {0}")]
+    KeyReload(String),
 }
 
 impl From<KeyRingError> for VaultError {
@@ -158,10 +161,15 @@ pub struct StoredObject {
     pub last_modified: SystemTime,
 }
 
+/// Loads the key ring again (from the key directory), for [`Vault::with_key_reload`].
+pub type KeyReload = Box<dyn Fn() -> Result<KeyRing, String> + Send + Sync>;
+
 /// Envelope-encrypted record storage over an object store.
 pub struct Vault {
     store: Arc<dyn ObjectStore>,
-    keys: KeyRing,
+    /// Swapped whole when the ring is reloaded; readers keep the ring they started with.
+    keys: RwLock<Arc<KeyRing>>,
+    reload: Option<KeyReload>,
     rng: Arc<dyn RandomSource>,
     /// Root of a local-filesystem store, whose writes must be fsynced by us:
     /// `object_store`'s local backend renames into place without syncing.
@@ -172,7 +180,7 @@ impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
             .field("store", &self.store.to_string())
-            .field("keys", &self.keys)
+            .field("keys", &self.keys())
             .finish_non_exhaustive()
     }
 }
@@ -182,7 +190,8 @@ impl Vault {
     pub fn new(store: Arc<dyn ObjectStore>, keys: KeyRing, rng: Arc<dyn RandomSource>) -> Self {
         Self {
             store,
-            keys,
+            keys: RwLock::new(Arc::new(keys)),
+            reload: None,
             rng,
             fsync_root: None,
         }
@@ -200,9 +209,49 @@ impl Vault {
         Ok(vault)
     }
 
-    /// The key ring (for re-wrapping and reporting KEK ids).
-    pub fn keys(&self) -> &KeyRing {
-        &self.keys
+    /// The key ring now (for re-wrapping and reporting KEK ids).
+    pub fn keys(&self) -> Arc<KeyRing> {
+        match self.keys.read() {
+            Ok(ring) => Arc::clone(&ring),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Lets the vault reload its key ring: when a record names a KEK the ring lacks (another
+    /// process rotated keys) and on [`Vault::reload_keys`]. Running servers thereby read
+    /// records re-wrapped under a new KEK without a restart.
+    pub fn with_key_reload(mut self, reload: KeyReload) -> Self {
+        self.reload = Some(reload);
+        self
+    }
+
+    /// Loads the key ring again if a reload function was given; returns whether the active
+    /// KEK or the set of KEKs changed. A failed reload keeps the current ring.
+    pub fn reload_keys(&self) -> Result<bool, VaultError> {
+        let Some(reload) = &self.reload else {
+            return Ok(false);
+        };
+        let fresh = reload().map_err(VaultError::KeyReload)?;
+        let current = self.keys();
+        let changed = fresh.active_id() != current.active_id() || !fresh.ids().eq(current.ids());
+        if changed {
+            match self.keys.write() {
+                Ok(mut ring) => *ring = Arc::new(fresh),
+                Err(poisoned) => *poisoned.into_inner() = Arc::new(fresh),
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Unwraps with the current ring; a KEK it lacks triggers one reload and a retry.
+    fn unwrap_data_key(&self, wrapped: &WrappedDataKey) -> Result<DataKey, VaultError> {
+        match self.keys().unwrap(wrapped) {
+            Err(KeyRingError::UnknownKek { .. }) if self.reload.is_some() => {
+                self.reload_keys()?;
+                Ok(self.keys().unwrap(wrapped)?)
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Encrypts `plaintext` in place under a fresh data key bound to `binding` and
@@ -224,7 +273,7 @@ impl Vault {
         let content_sha256: [u8; 32] = Sha256::digest(&plaintext).into();
         let data_key = DataKey::generate(self.rng.as_ref()).map_err(envelope_to_vault)?;
         let nonce = envelope::generate_nonce(self.rng.as_ref()).map_err(envelope_to_vault)?;
-        let wrapped = self.keys.wrap(&data_key)?;
+        let wrapped = self.keys().wrap(&data_key)?;
 
         plaintext.reserve_exact(TAG_LEN);
         let mut ciphertext = plaintext;
@@ -256,7 +305,7 @@ impl Vault {
         binding: &RecordBinding<'_>,
     ) -> Result<Vec<u8>, VaultError> {
         let aad = binding.associated_data()?;
-        let data_key = self.keys.unwrap(&record.data_key)?;
+        let data_key = self.unwrap_data_key(&record.data_key)?;
         let mut buffer = self.fetch(&record.object_key).await?;
         open_in_place(&data_key, &record.nonce, &aad, &mut buffer).map_err(|_| {
             VaultError::Decrypt {
@@ -312,7 +361,7 @@ impl Vault {
                 actual: buffer.len() as u64,
             });
         }
-        let data_key = match self.keys.unwrap(&record.data_key).map_err(VaultError::from) {
+        let data_key = match self.unwrap_data_key(&record.data_key) {
             Ok(key) => key,
             Err(VaultError::UnknownKek { kek_id }) => {
                 report.push(Discrepancy::UnknownKek { kek_id });
@@ -347,7 +396,7 @@ impl Vault {
         record: &SealedRecord,
         new_kek: &KekId,
     ) -> Result<SealedRecord, VaultError> {
-        let data_key = self.keys.rewrap(&record.data_key, new_kek)?;
+        let data_key = self.keys().rewrap(&record.data_key, new_kek)?;
         Ok(SealedRecord {
             data_key,
             ..record.clone()
@@ -492,7 +541,7 @@ impl Vault {
         let aad = binding.associated_data()?;
         let data_key = DataKey::generate(self.rng.as_ref()).map_err(envelope_to_vault)?;
         let nonce = envelope::generate_nonce(self.rng.as_ref()).map_err(envelope_to_vault)?;
-        let wrapped = self.keys.wrap(&data_key)?;
+        let wrapped = self.keys().wrap(&data_key)?;
         plaintext.reserve_exact(TAG_LEN);
         seal_in_place(&data_key, &nonce, &aad, &mut plaintext).map_err(envelope_to_vault)?;
         Ok(SealedBlob {
@@ -509,7 +558,7 @@ impl Vault {
         binding: &RecordBinding<'_>,
     ) -> Result<Vec<u8>, VaultError> {
         let aad = binding.associated_data()?;
-        let data_key = self.keys.unwrap(&blob.data_key)?;
+        let data_key = self.unwrap_data_key(&blob.data_key)?;
         let mut buffer = blob.ciphertext.clone();
         open_in_place(&data_key, &blob.nonce, &aad, &mut buffer).map_err(envelope_to_vault)?;
         Ok(buffer)
@@ -559,6 +608,56 @@ mod tests {
         assert!(v.open_blob(&tampered, &BINDING).is_err());
         let json = serde_json::to_string(&blob).unwrap();
         assert_eq!(serde_json::from_str::<SealedBlob>(&json).unwrap(), blob);
+    }
+
+    fn ring(active: u8, others: &[u8]) -> KeyRing {
+        let kek = |byte: u8| Kek::from_bytes(zeroize::Zeroizing::new([byte; 32]));
+        let mut ring = KeyRing::new(kek(active));
+        for byte in others {
+            ring.add_retired(kek(*byte));
+        }
+        ring
+    }
+
+    #[tokio::test]
+    async fn a_kek_added_elsewhere_is_reloaded_on_first_use() {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        let rng = Arc::new(CountingRandom::default());
+        // The server started before the rotation: it holds only the old KEK (1).
+        let server = Vault::new(Arc::clone(&store), ring(1, &[]), rng.clone())
+            .with_key_reload(Box::new(|| Ok(ring(2, &[1]))));
+        let without_reload = Vault::new(Arc::clone(&store), ring(1, &[]), rng.clone());
+        let rotator = Vault::new(Arc::clone(&store), ring(2, &[1]), rng);
+        let new_id = rotator.keys().active_id().clone();
+
+        let sealed = server
+            .put_record(b"BNP 450 pg/mL".to_vec(), &BINDING)
+            .await
+            .unwrap();
+        let rewrapped = rotator.rewrap(&sealed, &new_id).unwrap();
+        assert_eq!(
+            rewrapped.object_key, sealed.object_key,
+            "ciphertext untouched"
+        );
+        assert_ne!(rewrapped.data_key, sealed.data_key);
+
+        assert!(matches!(
+            without_reload.get_record(&rewrapped, &BINDING).await,
+            Err(VaultError::UnknownKek { .. })
+        ));
+        assert_eq!(
+            server.get_record(&rewrapped, &BINDING).await.unwrap(),
+            b"BNP 450 pg/mL"
+        );
+        // The reload also moved new writes to the new KEK; the old record still reads.
+        assert_eq!(server.keys().active_id(), &new_id);
+        let next = server
+            .put_record(b"NT-proBNP".to_vec(), &BINDING)
+            .await
+            .unwrap();
+        assert_eq!(next.data_key.kek_id, new_id);
+        assert!(server.check(&sealed, &BINDING).await.unwrap().is_ok());
+        assert!(!server.reload_keys().unwrap(), "nothing changed since");
     }
 
     #[tokio::test]

@@ -10,6 +10,8 @@ on_both_backends!(
     unknown_routes_and_methods_use_the_error_format,
     request_ids_are_generated_or_propagated,
     metrics_are_labelled_by_route_template,
+    product_events_are_counted,
+    security_headers_are_set_and_no_hsts_over_http,
     openapi_document_and_docs_ui_are_served,
 );
 
@@ -92,6 +94,81 @@ async fn metrics_are_labelled_by_route_template(backend: TestBackend) {
     assert!(text.contains("meditrustal_http_request_duration_seconds_bucket"));
     assert!(!text.contains(&id), "raw ids never become labels");
     assert!(!text.contains("dr.metrics"));
+}
+
+/// The value of an unlabelled sample in a Prometheus text exposition.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+async fn product_events_are_counted(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("pat.metrics", "patient").await;
+    let (_, doctor) = app.user("dr.nosy", "doctor").await;
+    let record = app.note(&patient, "主诉：胸闷1周").await;
+    app.note(&patient, "复诊：胸闷缓解").await;
+    let path = format!("/api/v1/records/{record}/content");
+    assert_eq!(
+        app.get(&path, Some(&patient)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&path, Some(&doctor)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert_eq!(
+        sample(&text, "meditrustal_records_created_total"),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(sample(&text, "meditrustal_record_reads_total"), Some(1.0));
+    assert_eq!(sample(&text, "meditrustal_access_denials_total"), Some(1.0));
+    assert_eq!(
+        sample(&text, "meditrustal_emergency_accesses_total"),
+        Some(0.0)
+    );
+    // Accounts, the two creates, the read and the denial are all on the ledger.
+    let entries = sample(&text, "meditrustal_ledger_entries").unwrap();
+    let head: Value = app
+        .get("/api/v1/ledger/head", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(entries >= 4.0, "{entries}");
+    assert_eq!(
+        Some(entries),
+        head["tree_head"]["tree_size"].as_f64(),
+        "{head}"
+    );
+    assert!(text.contains(r#"meditrustal_build_info{version=""#));
+    assert!(!text.contains("胸闷"), "no clinical text in metrics");
+}
+
+async fn security_headers_are_set_and_no_hsts_over_http(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for path in ["/healthz", "/api/docs/", "/api/v1/no-such-thing"] {
+        let response = app.get(path, None).await;
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(csp.contains("script-src 'self'"), "{path}: {csp}");
+        assert!(!headers.contains_key("strict-transport-security"), "{path}");
+        // No CORS origins configured: browsers get no permission to call cross-origin.
+        assert!(
+            !headers.contains_key("access-control-allow-origin"),
+            "{path}"
+        );
+    }
 }
 
 async fn openapi_document_and_docs_ui_are_served(backend: TestBackend) {
