@@ -499,7 +499,7 @@ impl App {
         }
     }
 
-    fn open_alert(&self, row: &AlertRow) -> Result<AlertView, AppError> {
+    pub(crate) fn open_alert(&self, row: &AlertRow) -> Result<AlertView, AppError> {
         let detail: AlertDetail =
             self.open_json(&row.sealed, &format!("alert/{}", row.id), row.patient)?;
         Ok(view_of(row, detail))

@@ -5,7 +5,8 @@
 //!   the Patient, a DocumentReference per record version (its attachment names the file),
 //!   a Consent per consent, an AuditEvent per ledger entry about the patient;
 //! - `records/<record>/v<n>.<ext>`: each version's original content, decrypted;
-//! - `data/*.json`: access requests, correction requests and notifications as stored;
+//! - `data/*.json`: access requests, correction requests and notifications as stored; the
+//!   NLP results of note versions and the early-warning alerts (with their explanations);
 //! - `manifest.json`: every file's SHA-256; for record files the ledger leaf and the salt
 //!   that bind the content to the ledger's commitment; every ledger entry with its RFC 9162
 //!   inclusion path; and the signed tree head and public key they all verify against.
@@ -237,6 +238,7 @@ impl App {
         let mut bundle = vec![patient_resource(&user)];
 
         // Records: every version's original content, bound to its ledger leaf.
+        let mut nlp_results = Vec::new();
         for meta in self.all_records(patient).await? {
             if meta.erasure.is_some() {
                 continue;
@@ -244,6 +246,17 @@ impl App {
             let versions = self.store.record_versions(meta.id).await?;
             let current = meta.current_version;
             for version in versions.iter().filter(|v| v.leaf_index < size) {
+                if let Some(row) = self.store.nlp_result(meta.id, version.version).await? {
+                    let analysis: Value = self.open_json(
+                        &row.sealed,
+                        &crate::record_nlp::binding_name(meta.id),
+                        patient,
+                    )?;
+                    nlp_results.push(json!({
+                        "record_id": meta.id.0, "version": version.version,
+                        "analyzed_at": rfc3339(row.created_at), "analysis": analysis,
+                    }));
+                }
                 let content = self.open_version(&meta, version).await?;
                 let path = format!(
                     "records/{}/v{}.{}",
@@ -342,6 +355,19 @@ impl App {
                         })
                     },
                 ),
+            ),
+            ("data/nlp-results.json", Value::Array(nlp_results)),
+            (
+                "data/alerts.json",
+                serde_json::to_value(
+                    self.store
+                        .alerts(patient, false, u32::MAX)
+                        .await?
+                        .iter()
+                        .map(|row| self.open_alert(row))
+                        .collect::<Result<Vec<_>, AppError>>()?,
+                )
+                .map_err(|e| AppError::internal(format!("alerts json: {e}")))?,
             ),
         ];
         for (path, value) in data {

@@ -36,7 +36,7 @@ pub(crate) fn is_note(category: RecordCategory) -> bool {
     )
 }
 
-fn binding_name(id: RecordId) -> String {
+pub(crate) fn binding_name(id: RecordId) -> String {
     format!("{id}/nlp")
 }
 

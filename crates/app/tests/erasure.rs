@@ -204,7 +204,8 @@ async fn assert_ledger_free_of_personal_data(fixture: &Fixture, notes: &[&str]) 
 
 async fn erase_and_check(fixture: &Fixture) {
     let app = &fixture.app;
-    let chest = note("胸痛2小时");
+    // With vital signs, so the note also leaves an NLP result, observations and alerts.
+    let chest = note("胸痛2小时，体温38.9℃，心率118次/分，呼吸26次/分，血压88/52mmHg，神志模糊");
     let erased = fixture.record(&chest).await;
     let chest_v2 = note("胸痛3小时，放射至左臂");
     app.update_record(&fixture.patient, erased, upload(&chest_v2))
@@ -217,6 +218,24 @@ async fn erase_and_check(fixture: &Fixture) {
     assert_eq!(erased_objects.len(), 2);
     let before = fixture.stored_objects().await;
     assert!(erased_objects.iter().all(|k| before.contains(k)));
+    let store = app.store();
+    let patient_id = fixture.patient.user_id;
+    let long_ago = time::OffsetDateTime::UNIX_EPOCH;
+    assert!(store.nlp_result(erased, 1).await.unwrap().is_some());
+    assert!(
+        !store
+            .observation_batches(patient_id, long_ago)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        !store
+            .alerts(patient_id, false, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let outcome = app
         .erase_record(&fixture.patient, erased, None)
@@ -230,6 +249,21 @@ async fn erase_and_check(fixture: &Fixture) {
     let after = fixture.stored_objects().await;
     assert!(erased_objects.iter().all(|k| !after.contains(k)));
     assert!(kept_objects.iter().all(|k| after.contains(k)));
+    // Nothing derived from its content is left: NLP results, observations, alerts.
+    for version in [1, 2] {
+        assert!(store.nlp_result(erased, version).await.unwrap().is_none());
+    }
+    let observations = store
+        .observation_batches(patient_id, long_ago)
+        .await
+        .unwrap();
+    assert!(
+        observations
+            .iter()
+            .all(|b| b.record.map(|r| r.0) != Some(erased))
+    );
+    let alerts = store.alerts(patient_id, false, 100).await.unwrap();
+    assert!(alerts.iter().all(|a| a.record.map(|r| r.0) != Some(erased)));
     // The wrapped keys and salts are gone from every version.
     for version in app.store().record_versions(erased).await.unwrap() {
         assert!(version.is_erased());

@@ -706,6 +706,16 @@ macro_rules! data_store {
                     .bind($crate::records::ERASED_SEALED)
                     .execute(&mut *tx)
                     .await?;
+                    // What was derived from the record's content (its NLP results, the
+                    // observations read from it and the alerts they raised) goes with it;
+                    // the ledger keeps only the ids, scores and bands it always had.
+                    for derived in [
+                        "DELETE FROM nlp_results WHERE record_id = $1",
+                        "DELETE FROM observations WHERE record_id = $1",
+                        "DELETE FROM cdss_alerts WHERE record_id = $1",
+                    ] {
+                        sqlx::query(derived).bind(id.0).execute(&mut *tx).await?;
+                    }
                     Ok(())
                 }
                 W::SetLegalHold { id, hold } => {

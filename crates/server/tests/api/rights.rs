@@ -266,6 +266,10 @@ async fn export_verifies_offline(backend: TestBackend) {
         json!(["current", "current", "superseded"])
     );
     assert_eq!(summary["urls_present"], true);
+    let names = summary["names"].as_array().unwrap();
+    for derived in ["data/nlp-results.json", "data/alerts.json"] {
+        assert!(names.iter().any(|n| n == derived), "{derived} in {names:?}");
+    }
 
     // A changed byte in a record file is caught.
     let needle = "心悸两天".as_bytes();
