@@ -111,6 +111,26 @@ impl Chain {
             .map_err(|e| ChainError::from_rpc(&self.url, "eth_chainId", e))
     }
 
+    /// Whether all three contracts have code at their addresses (false on a fresh or a
+    /// different chain).
+    pub async fn is_deployed(&self, contracts: &Contracts) -> Result<bool, ChainError> {
+        for address in [
+            contracts.ledger_anchor,
+            contracts.record_registry,
+            contracts.consent_registry,
+        ] {
+            let code = self
+                .provider
+                .get_code_at(address)
+                .await
+                .map_err(|e| ChainError::from_rpc(&self.url, "eth_getCode", e))?;
+            if code.is_empty() {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     /// Deploys the three contracts with this client's account as owner and writer.
     pub async fn deploy(&self) -> Result<Contracts, ChainError> {
         Ok(Contracts {

@@ -21,6 +21,8 @@ pub struct ServeArgs {
     /// Seed demo accounts (idempotent) and print their credentials.
     #[arg(long)]
     demo: bool,
+    #[command(flatten)]
+    chain: crate::chain::ChainArgs,
 }
 
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
@@ -44,7 +46,12 @@ pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<A
 pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
     let store = settings.open_store().await?;
     store.migrate().await.context("migrating the database")?;
-    let app = build_app(settings, store)?;
+    let mut app = build_app(settings, store)?;
+    if let Some(link) = args.chain.link(settings).await? {
+        tracing::info!(mode = ?link.mode, "ledger on chain");
+        app = app.with_chain(link);
+        crate::chain::spawn_writer(app.clone(), &args.chain);
+    }
     // Build the NLP engine (~0.3 s) now rather than on the first analysis request.
     app.warm_nlp().await.context("building the NLP engine")?;
 
