@@ -508,6 +508,11 @@ mod tests {
         let first: BTreeSet<Purpose> = [Purpose::ALL[0]].into_iter().collect();
         assert_eq!(purpose_bits(&first), 1);
         assert_eq!(purpose_bits(&BTreeSet::new()), 0);
+        // The order is on chain already: new purposes may only be appended (docs/chain.md).
+        let research: BTreeSet<Purpose> = [Purpose::Research].into_iter().collect();
+        assert_eq!(purpose_bits(&research), 0b1000);
+        let treatment: BTreeSet<Purpose> = [Purpose::Treatment].into_iter().collect();
+        assert_eq!(purpose_bits(&treatment), 0b0001);
     }
 
     #[test]
