@@ -121,6 +121,7 @@ impl App {
             .iter()
             .map(AuditEvent::to_ledger)
             .collect::<Result<Vec<_>, _>>()?;
+        self.mirror_consents(&writes).await?;
         let now = millis(self.clock.now());
         let change = Change { writes, events };
         Ok(self

@@ -49,6 +49,9 @@ pub enum AppError {
     Score(#[from] ScoreError),
     #[error("too many attempts; try again later")]
     Throttled { retry_after: Duration },
+    /// The chain a write must reach first (mirror mode) did not answer; nothing changed.
+    #[error("the blockchain node is unreachable; nothing was changed, try again later")]
+    ChainUnavailable(String),
     /// Details go to the log only; the client sees a generic message.
     #[error("internal error")]
     Internal(String),

@@ -6,6 +6,7 @@ mod access;
 mod accounts;
 mod audit;
 mod cdss;
+mod chain;
 mod clock;
 mod consents;
 mod corrections;
@@ -40,6 +41,7 @@ use meditrustal_vault::Vault;
 
 pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_id};
 pub use audit::AuditEntry;
+pub use chain::{ChainDivergence, ChainLink, ChainMode, ChainStatus, ChainSync, purpose_bits};
 pub use clock::{Clock, SystemClock};
 pub use consents::{AccessRequestInput, ConsentInput, EMERGENCY_ACCESS};
 pub use corrections::{CorrectionDecision, CorrectionInput};
@@ -50,6 +52,7 @@ pub use error::AppError;
 pub use exports::{EXPORT_FORMAT, ExportArchive};
 pub use gc::{GcOptions, GcReport};
 pub use keys::RewrapReport;
+pub use meditrustal_chain as chain_client;
 pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
 pub use meditrustal_nlp::summary::Summary as TextSummary;
@@ -102,6 +105,8 @@ pub struct App {
     alerts: tokio::sync::broadcast::Sender<Arc<early_warning::Raised>>,
     /// Set when the server shuts down, so that alert streams end and shutdown can finish.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The EVM chain the ledger is anchored (or mirrored) on, when configured.
+    chain: Option<Arc<chain::ChainLink>>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -133,6 +138,7 @@ impl App {
             nlp: Arc::default(),
             alerts: early_warning::channel(),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
+            chain: None,
         }
     }
 

@@ -4,6 +4,7 @@ mod admin;
 mod backup;
 mod bad_input;
 mod bench;
+mod chain;
 mod config;
 mod demo;
 mod gc;
@@ -59,6 +60,9 @@ enum Command {
     Nlp(nlp::NlpCommand),
     /// Measure create+read throughput and latency against a running server.
     Bench(bench::BenchArgs),
+    /// The EVM chain: deploy the contracts, show anchoring and mirror status.
+    #[command(subcommand)]
+    Chain(chain::ChainCommand),
     /// Check the ledger and every record against each other; exit 1 if anything differs.
     Verify(verify::VerifyArgs),
     /// List vault objects no record references (older than --min-age); --apply deletes them.
@@ -106,6 +110,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Model(command) => model::run(&settings, &command).await,
         Command::Nlp(command) => nlp::run(&command),
         Command::Bench(args) => bench::run(args).await,
+        Command::Chain(command) => chain::run(&settings, command).await,
     };
     exit_status(outcome.map(|()| ExitCode::SUCCESS))
 }

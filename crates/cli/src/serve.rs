@@ -32,6 +32,8 @@ pub struct ServeArgs {
     /// for several. Default: none (same-origin only).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    #[command(flatten)]
+    chain: crate::chain::ChainArgs,
 }
 
 pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<App> {
@@ -62,7 +64,12 @@ pub fn build_app(settings: &Settings, store: Arc<dyn Store>) -> anyhow::Result<A
 pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
     let store = settings.open_store().await?;
     store.migrate().await.context("migrating the database")?;
-    let app = build_app(settings, store)?;
+    let mut app = build_app(settings, store)?;
+    if let Some(link) = args.chain.link(settings).await? {
+        tracing::info!(mode = ?link.mode, "ledger on chain");
+        app = app.with_chain(link);
+        crate::chain::spawn_writer(app.clone(), &args.chain);
+    }
     // Build the NLP engine (~0.3 s) now rather than on the first analysis request.
     app.warm_nlp().await.context("building the NLP engine")?;
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use meditrustal_app::VerifyReport;
+use meditrustal_app::{ChainDivergence, VerifyReport};
 
 use crate::config::Settings;
 use crate::maintenance::{
@@ -16,10 +16,22 @@ pub struct VerifyArgs {
     /// Print the report as JSON (counts, elapsed time, every problem) instead of text.
     #[arg(long)]
     json: bool,
+    /// Also compare the chain with the database: anchored roots, anchors this node wrote,
+    /// and in mirror mode every record commitment and consent.
+    #[arg(long)]
+    chain: bool,
+    #[command(flatten)]
+    chain_args: crate::chain::ChainArgs,
 }
 
 pub async fn run(settings: &Settings, args: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let app = open_existing_app(settings).await?;
+    let mut app = open_existing_app(settings).await?;
+    if args.chain {
+        let link = args.chain_args.link(settings).await?.ok_or_else(|| {
+            crate::bad_input::BadInput::new("--chain needs --chain-rpc (or MEDITRUSTAL_CHAIN_RPC)")
+        })?;
+        app = app.with_chain(link);
+    }
     let bars = ProgressBars::new(args.json);
     let report = tokio::select! {
         report = app.verify(&bars) => report.map_err(explain)?,
@@ -29,16 +41,35 @@ pub async fn run(settings: &Settings, args: VerifyArgs) -> anyhow::Result<ExitCo
             return Ok(ExitCode::from(INTERRUPTED_STATUS));
         }
     };
+    let divergences = if args.chain {
+        app.verify_chain().await.map_err(explain)?
+    } else {
+        Vec::new()
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let json = serde_json::json!({ "ledger": report, "chain": divergences });
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_text(&report);
+        if args.chain {
+            print_chain(&divergences);
+        }
     }
-    Ok(if report.is_ok() {
+    Ok(if report.is_ok() && divergences.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+fn print_chain(divergences: &[ChainDivergence]) {
+    for divergence in divergences {
+        println!("CHAIN PROBLEM: {divergence}");
+    }
+    match divergences.len() {
+        0 => println!("OK: the chain matches the ledger"),
+        n => println!("FAILED: {n} differences between chain and database"),
+    }
 }
 
 fn print_text(report: &VerifyReport) {

@@ -192,6 +192,10 @@ impl From<AppError> for ApiError {
                 api.retry_after_secs = Some(retry_after.as_secs());
                 api
             }
+            AppError::ChainUnavailable(ref detail) => {
+                tracing::warn!(%detail, "chain unreachable; write refused");
+                ApiError::new(S::SERVICE_UNAVAILABLE, "CHAIN_UNAVAILABLE", err.to_string())
+            }
             AppError::Internal(detail) => {
                 // The detail may name tables or paths: log it, never send it.
                 tracing::error!(%detail, "internal error");

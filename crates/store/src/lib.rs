@@ -7,6 +7,7 @@
 //! each multi-row change in one transaction.
 
 mod cdss;
+mod chain;
 mod data_sql;
 mod error;
 mod group_commit;
@@ -30,6 +31,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use cdss::{AlertRow, CdssStore, NlpResultRow, ObservationBatch, ObservationSource};
+pub use chain::{ChainAnchorRow, ChainStore, MirroredVersion};
 pub use error::StoreError;
 pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
@@ -56,9 +58,9 @@ pub struct Page {
 }
 
 /// Everything the application persists. One trait per area; a backend implements all.
-pub trait Store: AccountStore + RecordStore + LedgerStore + CdssStore {}
+pub trait Store: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore {}
 
-impl<T: AccountStore + RecordStore + LedgerStore + CdssStore> Store for T {}
+impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore> Store for T {}
 
 /// Reads of records, consents, access requests, emergencies and notifications. Every write
 /// of these goes through [`LedgerStore::commit`], so it is audited in the same transaction.

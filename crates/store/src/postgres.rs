@@ -50,3 +50,4 @@ impl crate::sql_backend::SqlBackend for PostgresStore {
 sql_store!(PostgresStore, Backend::Postgres);
 crate::data_sql::data_store!(PostgresStore);
 crate::cdss::cdss_store!(PostgresStore);
+crate::chain::chain_store!(PostgresStore);

@@ -54,3 +54,4 @@ impl crate::sql_backend::SqlBackend for SqliteStore {
 sql_store!(SqliteStore, Backend::Sqlite);
 crate::data_sql::data_store!(SqliteStore);
 crate::cdss::cdss_store!(SqliteStore);
+crate::chain::chain_store!(SqliteStore);

@@ -8,6 +8,8 @@
 
 #![allow(clippy::expect_used, clippy::panic)]
 
+pub mod ganache;
+
 use std::fmt;
 
 use sqlx::Connection;
