@@ -271,8 +271,10 @@ impl App {
             let Some(last) = versions.last().map(|v| v.leaf_index) else {
                 return Ok(mirrored);
             };
+            // An erased version has no salt left: nothing to commit, nothing to link.
             let batch = versions
                 .iter()
+                .filter(|v| !v.sealed.is_empty())
                 .map(|v| {
                     let sealed: SealedRecord = serde_json::from_str(&v.sealed).map_err(|e| {
                         AppError::Integrity(format!("record {} sealed metadata: {e}", v.record_id))
@@ -285,10 +287,12 @@ impl App {
                     })
                 })
                 .collect::<Result<Vec<_>, AppError>>()?;
-            link.chain
-                .commit_records(&link.contracts, &batch)
-                .await
-                .map_err(chain_error)?;
+            if !batch.is_empty() {
+                link.chain
+                    .commit_records(&link.contracts, &batch)
+                    .await
+                    .map_err(chain_error)?;
+            }
             self.store.set_chain_cursor(RECORD_CURSOR, last).await?;
             mirrored += batch.len() as u64;
         }
@@ -414,7 +418,10 @@ impl App {
             let Some(last) = versions.last().map(|v| v.leaf_index) else {
                 break;
             };
-            for v in versions.iter().filter(|v| v.leaf_index <= cursor) {
+            for v in versions
+                .iter()
+                .filter(|v| v.leaf_index <= cursor && !v.sealed.is_empty())
+            {
                 let sealed: SealedRecord = serde_json::from_str(&v.sealed).map_err(|e| {
                     AppError::Integrity(format!("record {} sealed metadata: {e}", v.record_id))
                 })?;

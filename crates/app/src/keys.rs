@@ -46,7 +46,8 @@ impl App {
                 break;
             };
             after = Some((last.record_id, last.version));
-            for version in &page {
+            // An erased version has no data key left to count.
+            for version in page.iter().filter(|v| !v.is_erased()) {
                 let sealed = parse_sealed(&version.sealed, version.record_id, version.version)?;
                 *counts
                     .entry(sealed.data_key.kek_id.as_str().to_owned())
@@ -79,7 +80,8 @@ impl App {
                 break;
             };
             after = Some((last.record_id, last.version));
-            for version in &page {
+            // An erased version has no data key left to re-wrap.
+            for version in page.iter().filter(|v| !v.is_erased()) {
                 report.versions += 1;
                 let sealed = parse_sealed(&version.sealed, version.record_id, version.version)?;
                 if sealed.data_key.kek_id == target {

@@ -297,6 +297,12 @@ async fn erase_and_check(fixture: &Fixture) {
         .unwrap();
     assert_eq!(read.content, note("咳嗽3天").into_bytes());
 
+    // Key administration skips what has no data key left: only the kept version counts.
+    let by_kek = app.data_keys_by_kek(&NoProgress).await.unwrap();
+    assert_eq!(by_kek.values().sum::<u64>(), 1, "{by_kek:?}");
+    let rewrap = app.rewrap_data_keys(None, &NoProgress).await.unwrap();
+    assert_eq!(rewrap.versions, 1);
+
     // verify passes and reports the erasure; gc has nothing to do.
     let report = app.verify(&NoProgress).await.unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);

@@ -88,7 +88,7 @@ async fn record_commitments_batch_and_refuse_rewrites() {
     let chain = client(&ganache, DEV_KEY);
     let contracts = chain.deploy().await.unwrap();
     let patient = pseudonym("did:meditrustal:0123456789abcdef0123456789abcdef");
-    let batch: Vec<RecordCommitment> = (0..20u8)
+    let batch: Vec<RecordCommitment> = (0..100u8)
         .map(|i| RecordCommitment {
             patient,
             record_id: record_key(&[i; 16]),
@@ -98,7 +98,7 @@ async fn record_commitments_batch_and_refuse_rewrites() {
         .collect();
     let outcome = chain.commit_records(&contracts, &batch).await.unwrap();
     println!(
-        "gas for 20 record commitments in one transaction: {}",
+        "gas for 100 record commitments in one transaction: {}",
         outcome.gas_used
     );
     for r in &batch {
@@ -155,7 +155,8 @@ async fn consents_grant_and_revoke_once() {
     let chain = client(&ganache, DEV_KEY);
     let contracts = chain.deploy().await.unwrap();
     let terms = consent(1);
-    chain.grant_consent(&contracts, &terms).await.unwrap();
+    let granted = chain.grant_consent(&contracts, &terms).await.unwrap();
+    println!("gas for one consent grant: {}", granted.gas_used);
     assert_eq!(
         chain
             .consent_of(&contracts, terms.consent_id)
@@ -168,10 +169,11 @@ async fn consents_grant_and_revoke_once() {
         "a consent id is granted once"
     );
 
-    chain
+    let revocation = chain
         .revoke_consent(&contracts, terms.consent_id, 1_765_000_000)
         .await
         .unwrap();
+    println!("gas for one consent revocation: {}", revocation.gas_used);
     let revoked = chain
         .consent_of(&contracts, terms.consent_id)
         .await

@@ -179,6 +179,20 @@ async fn retire(app: &App, directory: &KeyDirectory, id: &KekId) -> anyhow::Resu
         ))
         .into());
     }
+    // Re-wrapping covers record versions only so far: derived data sealed under the old
+    // KEK (NLP results, observations, alerts, correction proposals, exports) keeps it alive.
+    let derived = app
+        .store()
+        .derived_items_under_kek(id.as_str())
+        .await
+        .context("counting derived data under the key")?;
+    if derived > 0 {
+        return Err(BadInput::new(format!(
+            "{derived} derived items (NLP results, observations, alerts, correction proposals or \
+             exports) are still sealed under {id}; keep it until they are re-wrapped"
+        ))
+        .into());
+    }
     let path = directory.key_path(id);
     std::fs::remove_file(&path).with_context(|| format!("deleting {}", path.display()))?;
     std::fs::File::open(directory.path())

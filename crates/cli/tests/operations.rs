@@ -178,7 +178,12 @@ async fn login(server: &Server, client: &reqwest::Client, username: &str) -> Str
     session["access_token"].as_str().unwrap().to_owned()
 }
 
-/// Creates a note; the status and, on 201, the record id.
+/// The category the load tests write. Lab reports rather than clinical notes: a note is
+/// also analysed, and its sealed NLP result keeps the old KEK alive (`keys retire` refuses
+/// until derived data is re-wrapped too, which rotation does not do yet).
+const LOAD_CATEGORY: &str = "lab-report";
+
+/// Creates a record; the status and, on 201, the record id.
 async fn create_note(
     base: &str,
     client: &reqwest::Client,
@@ -186,7 +191,7 @@ async fn create_note(
     text: &str,
 ) -> reqwest::Result<(StatusCode, Option<String>)> {
     let response = client
-        .post(format!("{base}/api/v1/records?category=clinical-note"))
+        .post(format!("{base}/api/v1/records?category={LOAD_CATEGORY}"))
         .bearer_auth(token)
         .header("content-type", "text/plain; charset=utf-8")
         .body(text.to_owned())

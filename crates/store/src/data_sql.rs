@@ -180,6 +180,24 @@ macro_rules! data_store {
                 Ok(rows.into_iter().map(Into::into).collect())
             }
 
+            async fn derived_items_under_kek(&self, kek_id: &str) -> Result<u64, $crate::StoreError> {
+                // Sealed JSON names its KEK as `"kek_id":"<16 hex digits>"`; hex digits are
+                // not LIKE wildcards, so the pattern matches exactly that key.
+                let pattern = format!("%\"kek_id\":\"{kek_id}\"%");
+                let mut total = 0u64;
+                for query in [
+                    "SELECT COUNT(*) FROM nlp_results WHERE sealed LIKE $1",
+                    "SELECT COUNT(*) FROM observations WHERE sealed LIKE $1",
+                    "SELECT COUNT(*) FROM cdss_alerts WHERE sealed LIKE $1",
+                    "SELECT COUNT(*) FROM correction_requests WHERE proposal LIKE $1",
+                    "SELECT COUNT(*) FROM export_jobs WHERE sealed LIKE $1",
+                ] {
+                    let count: i64 = sqlx::query_scalar(query).bind(&pattern).fetch_one(&self.pool).await?;
+                    total += u64::try_from(count).unwrap_or(0);
+                }
+                Ok(total)
+            }
+
             async fn notifications(
                 &self,
                 user: meditrustal_domain::UserId,

@@ -115,6 +115,10 @@ pub trait RecordStore: Send + Sync + 'static {
         user: UserId,
         page: Page,
     ) -> Result<Vec<Notification>, StoreError>;
+    /// How many sealed items other than record versions (NLP results, observations, alerts,
+    /// correction proposals, export archives) have a data key wrapped under this KEK; `keys
+    /// retire` must not delete a KEK they still need.
+    async fn derived_items_under_kek(&self, kek_id: &str) -> Result<u64, StoreError>;
     async fn correction_request(&self, id: Uuid) -> Result<Option<CorrectionRequest>, StoreError>;
     async fn export_job(&self, id: Uuid) -> Result<Option<ExportJob>, StoreError>;
     /// Export jobs (of one patient, or all), newest first.
