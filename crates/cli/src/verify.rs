@@ -47,7 +47,13 @@ pub async fn run(settings: &Settings, args: VerifyArgs) -> anyhow::Result<ExitCo
         Vec::new()
     };
     if args.json {
-        let json = serde_json::json!({ "ledger": report, "chain": divergences });
+        // The report's own fields stay at the top level; `--chain` adds `chain`.
+        let mut json = serde_json::to_value(&report)?;
+        if args.chain
+            && let Some(fields) = json.as_object_mut()
+        {
+            fields.insert("chain".into(), serde_json::to_value(&divergences)?);
+        }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_text(&report);
