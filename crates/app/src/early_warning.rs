@@ -34,6 +34,10 @@ use crate::{App, AppError};
 
 /// Observations older than this (before the evaluation time) no longer count.
 pub const WINDOW_HOURS: i64 = 24;
+/// At most this many of a patient's newest observation batches feed one evaluation. The
+/// scores use the latest value of each vital sign, which a monitor refreshes far more often;
+/// a value older than this many batches counts as missing (reported, never assumed normal).
+pub const RECENT_BATCHES: u32 = 20;
 
 /// How many alerts the broadcast channel keeps for slow subscribers.
 pub(crate) const BROADCAST_DEPTH: usize = 256;
@@ -340,7 +344,8 @@ impl App {
     }
 
     /// The patient's stored observations inside the window (except those of `skip`, the
-    /// version being added now), decrypted.
+    /// version being added now), decrypted: the newest [`RECENT_BATCHES`] batches only, so
+    /// the cost of an arrival does not grow with a closely monitored patient's history.
     pub(crate) async fn recent_observations(
         &self,
         patient: UserId,
@@ -349,7 +354,11 @@ impl App {
     ) -> Result<Vec<Observation>, AppError> {
         let since = now - time::Duration::hours(WINDOW_HOURS);
         let mut all = Vec::new();
-        for batch in self.store.observation_batches(patient, since).await? {
+        for batch in self
+            .store
+            .observation_batches(patient, since, RECENT_BATCHES)
+            .await?
+        {
             if batch.record.is_some() && batch.record == skip.map(|r| (r.id, r.version)) {
                 continue;
             }

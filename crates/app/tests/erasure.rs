@@ -224,7 +224,7 @@ async fn erase_and_check(fixture: &Fixture) {
     assert!(store.nlp_result(erased, 1).await.unwrap().is_some());
     assert!(
         !store
-            .observation_batches(patient_id, long_ago)
+            .observation_batches(patient_id, long_ago, 1000)
             .await
             .unwrap()
             .is_empty()
@@ -254,7 +254,7 @@ async fn erase_and_check(fixture: &Fixture) {
         assert!(store.nlp_result(erased, version).await.unwrap().is_none());
     }
     let observations = store
-        .observation_batches(patient_id, long_ago)
+        .observation_batches(patient_id, long_ago, 1000)
         .await
         .unwrap();
     assert!(

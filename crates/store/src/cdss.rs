@@ -90,11 +90,13 @@ pub trait CdssStore: Send + Sync + 'static {
         record: RecordId,
         version: u32,
     ) -> Result<Option<NlpResultRow>, StoreError>;
-    /// A patient's observation batches observed at or after `since`, oldest first.
+    /// A patient's newest `limit` observation batches observed at or after `since`, oldest
+    /// first.
     async fn observation_batches(
         &self,
         patient: UserId,
         since: OffsetDateTime,
+        limit: u32,
     ) -> Result<Vec<ObservationBatch>, StoreError>;
     /// A patient's alerts, newest first; `unresolved_only` for the de-duplication check.
     async fn alerts(
@@ -233,18 +235,22 @@ macro_rules! cdss_store {
                 &self,
                 patient: meditrustal_domain::UserId,
                 since: time::OffsetDateTime,
+                limit: u32,
             ) -> Result<Vec<$crate::ObservationBatch>, $crate::StoreError> {
-                sqlx::query_as::<_, $crate::cdss::ObservationSqlRow>(
+                let mut batches = sqlx::query_as::<_, $crate::cdss::ObservationSqlRow>(
                     "SELECT * FROM observations WHERE patient_id = $1 AND observed_at >= $2 \
-                     ORDER BY observed_at, created_at, id",
+                     ORDER BY observed_at DESC, created_at DESC, id DESC LIMIT $3",
                 )
                 .bind(patient.0)
                 .bind(since)
+                .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await?
                 .into_iter()
                 .map(TryInto::try_into)
-                .collect()
+                .collect::<Result<Vec<$crate::ObservationBatch>, $crate::StoreError>>()?;
+                batches.reverse();
+                Ok(batches)
             }
 
             async fn alerts(
