@@ -6,38 +6,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use meditrustal_app::chain_client::{Chain, ChainConfig};
 use meditrustal_app::{
-    Actor, App, AppError, AppParts, AuthSettings, ChainDivergence, ChainLink, ChainMode,
-    ConsentInput, JwtSecret, RecordUpload, SystemClock,
+    Actor, App, AppError, ChainDivergence, ChainLink, ChainMode, ConsentInput, RecordUpload,
+    SystemClock,
 };
 use meditrustal_domain::{ConsentScope, Purpose, Role};
-use meditrustal_ledger::SigningKey;
 use meditrustal_testkit::ganache::{DEV_KEY, Ganache};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{KeyDirectory, OsRandom, StorageConfig, Vault};
 
 on_both_backends!(mirror_mode_consent_story_verifies_and_names_tampering);
 
 const PASSWORD: &str = "Sturdy-Passphrase-42";
-
-fn app_on(db: &TestDatabase, store: Arc<dyn meditrustal_store::Store>) -> App {
-    let keys = KeyDirectory::in_data_dir(db.dir.path())
-        .load_or_generate(&OsRandom)
-        .unwrap();
-    let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
-    App::new(AppParts {
-        store,
-        clock: Arc::new(SystemClock),
-        jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-        auth: AuthSettings::default(),
-        vault,
-        ledger_key: SigningKey::from_bytes(&[9; 32]),
-    })
-}
 
 async fn link_to(
     ganache: &Ganache,
@@ -84,11 +69,15 @@ async fn mirror_mode_consent_story_verifies_and_names_tampering(backend: TestBac
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let store = meditrustal_store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
+    let store = common::migrated_store(&db).await;
     let link = link_to(&ganache, true, None).await;
     let contracts = link.contracts;
-    let app = app_on(&db, store.clone()).with_chain(link);
+    let app = common::app_with(
+        store.clone(),
+        common::local_vault(&db),
+        Arc::new(SystemClock),
+    )
+    .with_chain(link);
 
     // The consent story: patient writes, grants; doctor reads; patient revokes; doctor refused.
     let patient = user(&app, "patient_li", Role::Patient).await;
@@ -156,7 +145,12 @@ async fn mirror_mode_consent_story_verifies_and_names_tampering(backend: TestBac
     let port = ganache.port();
     ganache.stop();
     let fresh = Ganache::start_on(port).unwrap();
-    let app = app_on(&db, store.clone()).with_chain(link_to(&fresh, false, Some(contracts)).await);
+    let app = common::app_with(
+        store.clone(),
+        common::local_vault(&db),
+        Arc::new(SystemClock),
+    )
+    .with_chain(link_to(&fresh, false, Some(contracts)).await);
     let problems = app.verify_chain().await;
     let anchored = app.store().chain_anchors().await.unwrap();
     assert!(!anchored.is_empty());

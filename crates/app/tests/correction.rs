@@ -4,17 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
 use meditrustal_app::{
-    Actor, App, AppError, AppParts, AuthSettings, ConsentInput, CorrectionDecision,
-    CorrectionInput, JwtSecret, NoProgress, RecordUpload, Registration, SystemClock,
+    Actor, App, AppError, ConsentInput, CorrectionDecision, CorrectionInput, NoProgress,
+    RecordUpload, Registration,
 };
 use meditrustal_domain::{ConsentScope, Purpose, RecordId, Role};
-use meditrustal_ledger::SigningKey;
 use meditrustal_store::{CorrectionStatus, Page};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{KeyDirectory, OsRandom, StorageConfig, Vault};
 
 on_both_backends!(
     accepted_correction_supersedes_and_keeps_the_old_version,
@@ -45,20 +43,7 @@ fn actor(user: meditrustal_store::User) -> Actor {
 impl Fixture {
     async fn create(backend: TestBackend) -> Option<Fixture> {
         let db = TestDatabase::create(backend).await?;
-        let store = meditrustal_store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        let keys = KeyDirectory::in_data_dir(db.dir.path())
-            .load_or_generate(&OsRandom)
-            .unwrap();
-        let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
-        let app = App::new(AppParts {
-            store,
-            clock: Arc::new(SystemClock),
-            jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-            auth: AuthSettings::default(),
-            vault,
-            ledger_key: SigningKey::from_bytes(&[9; 32]),
-        });
+        let app = common::local_app(&db).await;
         let patient = actor(
             app.register(Registration {
                 username: "patient_liu".into(),

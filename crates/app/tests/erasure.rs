@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 #[path = "../../vault/tests/common/mod.rs"]
 mod s3;
 
@@ -12,13 +14,12 @@ use std::sync::Arc;
 
 use futures_util::StreamExt as _;
 use meditrustal_app::{
-    Actor, App, AppError, AppParts, AuthSettings, ConsentInput, GcOptions, JwtSecret, LoginRequest,
-    NoProgress, RecordUpload, Registration, SystemClock,
+    Actor, App, AppError, ConsentInput, GcOptions, LoginRequest, NoProgress, RecordUpload,
+    Registration, SystemClock,
 };
 use meditrustal_domain::{ConsentScope, Purpose, RecordId};
-use meditrustal_ledger::SigningKey;
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{KeyDirectory, ObjectKey, OsRandom, SealedRecord, StorageConfig, Vault};
+use meditrustal_vault::{ObjectKey, OsRandom, SealedRecord, StorageConfig, Vault};
 
 on_both_backends!(
     erased_record_is_gone_and_verify_counts_it,
@@ -52,11 +53,8 @@ impl Fixture {
     /// is unset), so the caller skips.
     async fn create(backend: TestBackend, on_s3: bool) -> Option<Fixture> {
         let db = TestDatabase::create(backend).await?;
-        let store = meditrustal_store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        let keys = KeyDirectory::in_data_dir(db.dir.path())
-            .load_or_generate(&OsRandom)
-            .unwrap();
+        let store = common::migrated_store(&db).await;
+        let keys = common::key_ring(&db);
         let (vault, s3_backend) = if on_s3 {
             let backend = s3::Backend::s3()?;
             let vault = Vault::new(backend.raw.clone(), keys, Arc::new(OsRandom));
@@ -65,14 +63,7 @@ impl Fixture {
             let config = StorageConfig::local_in_data_dir(db.dir.path());
             (Vault::open(&config, keys).unwrap(), None)
         };
-        let app = App::new(AppParts {
-            store,
-            clock: Arc::new(SystemClock),
-            jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-            auth: AuthSettings::default(),
-            vault,
-            ledger_key: SigningKey::from_bytes(&[9; 32]),
-        });
+        let app = common::app_with(store, vault, Arc::new(SystemClock));
         let user = app
             .register(Registration {
                 username: USERNAME.into(),

@@ -2,12 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
 
-use meditrustal_app::{App, AppError, AppParts, AuthSettings, JwtSecret, SystemClock};
-use meditrustal_ledger::SigningKey;
+use meditrustal_app::AppError;
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{KeyDirectory, OsRandom, StorageConfig, Vault};
 use serde_json::Value;
 
 on_both_backends!(deployment_hash_goes_on_the_ledger);
@@ -16,20 +14,7 @@ async fn deployment_hash_goes_on_the_ledger(backend: TestBackend) {
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let store = meditrustal_store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    let keys = KeyDirectory::in_data_dir(db.dir.path())
-        .load_or_generate(&OsRandom)
-        .unwrap();
-    let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
-    let app = App::new(AppParts {
-        store,
-        clock: Arc::new(SystemClock),
-        jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-        auth: AuthSettings::default(),
-        vault,
-        ledger_key: SigningKey::from_bytes(&[9; 32]),
-    });
+    let app = common::local_app(&db).await;
     let sha256 = "AB".repeat(32);
     let deployment = app.record_model_deployment(&sha256).await.unwrap();
     assert_eq!(deployment.sha256, "ab".repeat(32));

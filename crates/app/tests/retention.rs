@@ -4,16 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 
-use meditrustal_app::{
-    Actor, AppParts, AuthSettings, Clock, JwtSecret, NoProgress, RecordUpload, Registration,
-    RetentionPolicy,
-};
+use meditrustal_app::{Actor, Clock, NoProgress, RecordUpload, Registration, RetentionPolicy};
 use meditrustal_domain::RecordCategory;
-use meditrustal_ledger::SigningKey;
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{KeyDirectory, OsRandom, StorageConfig, Vault};
 use time::{Duration, OffsetDateTime};
 
 on_both_backends!(retention_erases_what_is_past_its_period_and_not_held);
@@ -49,21 +46,12 @@ async fn retention_erases_what_is_past_its_period_and_not_held(backend: TestBack
     let Some(db) = TestDatabase::create(backend).await else {
         return;
     };
-    let store = meditrustal_store::connect(&db.url).await.unwrap();
-    store.migrate().await.unwrap();
-    let keys = KeyDirectory::in_data_dir(db.dir.path())
-        .load_or_generate(&OsRandom)
-        .unwrap();
-    let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
     let clock = Arc::new(TestClock(Mutex::new(OffsetDateTime::now_utc())));
-    let app = meditrustal_app::App::new(AppParts {
-        store,
-        clock: clock.clone(),
-        jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-        auth: AuthSettings::default(),
-        vault,
-        ledger_key: SigningKey::from_bytes(&[9; 32]),
-    });
+    let app = common::app_with(
+        common::migrated_store(&db).await,
+        common::local_vault(&db),
+        clock.clone(),
+    );
     let patient = actor(
         app.register(Registration {
             username: "patient_he".into(),

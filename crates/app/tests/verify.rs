@@ -4,18 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use meditrustal_app::{
-    Actor, App, AppParts, AuthSettings, GcOptions, JwtSecret, NoProgress, RecordUpload,
-    Registration, SystemClock, VerifyProblem, VerifyReport,
+    Actor, App, GcOptions, NoProgress, RecordUpload, Registration, VerifyProblem, VerifyReport,
 };
 use meditrustal_domain::RecordId;
-use meditrustal_ledger::SigningKey;
 use meditrustal_store::RecordVersion;
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
-use meditrustal_vault::{Discrepancy, KeyDirectory, ObjectKey, OsRandom, StorageConfig, Vault};
+use meditrustal_vault::{Discrepancy, ObjectKey};
 use serde_json::Value;
 use sqlx::{PgPool, SqlitePool};
 
@@ -43,20 +42,7 @@ const NOTES: [&str; 3] = ["主诉：咳嗽3天", "血常规：WBC 11.2", "出院
 impl Fixture {
     async fn create(backend: TestBackend) -> Option<Fixture> {
         let db = TestDatabase::create(backend).await?;
-        let store = meditrustal_store::connect(&db.url).await.unwrap();
-        store.migrate().await.unwrap();
-        let keys = KeyDirectory::in_data_dir(db.dir.path())
-            .load_or_generate(&OsRandom)
-            .unwrap();
-        let vault = Vault::open(&StorageConfig::local_in_data_dir(db.dir.path()), keys).unwrap();
-        let app = App::new(AppParts {
-            store,
-            clock: Arc::new(SystemClock),
-            jwt_secret: JwtSecret::new(vec![7; 32]).unwrap(),
-            auth: AuthSettings::default(),
-            vault,
-            ledger_key: SigningKey::from_bytes(&[9; 32]),
-        });
+        let app = common::local_app(&db).await;
         let user = app
             .register(Registration {
                 username: "patient_wang".into(),
