@@ -5,123 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
+mod common;
+
+use common::{Deployment, Server, login, register_and_login, sqlite_in, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
-const PASSWORD: &str = "Sturdy-Passphrase-42";
-
 on_both_backends!(kill_9_during_creates_loses_no_acknowledged_record);
-
-/// A data directory and the database the commands use: SQLite inside the directory, or a
-/// fresh PostgreSQL database.
-struct Deployment {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-}
-
-impl Deployment {
-    fn command(&self) -> Command {
-        let mut command = Command::new(BINARY);
-        // `--data-dir` is global: before the subcommand it applies to every one of them.
-        command
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .env("MEDITRUSTAL_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("MEDITRUSTAL_MASTER_KEY")
-            .env_remove("MEDITRUSTAL_CONFIG");
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        command
-    }
-}
-
-/// A `meditrustal serve` process on a free port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(deployment: &Deployment) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = deployment
-            .command()
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let up = client.get(server.url("/healthz")).send().await;
-            if matches!(up, Ok(ref r) if r.status().is_success()) {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "server did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    /// SIGKILL: no shutdown code runs, like a power cut of the process.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-async fn register_and_login(server: &Server, client: &reqwest::Client, username: &str) -> String {
-    let body = json!({
-        "username": username,
-        "email": format!("{username}@example.cn"),
-        "password": PASSWORD,
-        "role": "patient",
-    });
-    let response = client
-        .post(server.url("/api/v1/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    login(server, client, username).await
-}
-
-async fn login(server: &Server, client: &reqwest::Client, username: &str) -> String {
-    let response = client
-        .post(server.url("/api/v1/auth/login"))
-        .json(&json!({ "username": username, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let session: Value = response.json().await.unwrap();
-    session["access_token"].as_str().unwrap().to_owned()
-}
 
 async fn create_note(
     base: &str,
@@ -147,22 +45,6 @@ fn meditrustal(deployment: &Deployment, args: &[&str]) -> Output {
     deployment.command().args(args).output().unwrap()
 }
 
-fn sqlite_in(data_dir: &Path) -> Deployment {
-    Deployment {
-        data_dir: data_dir.to_owned(),
-        database_url: None,
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
 fn object_files(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -183,11 +65,8 @@ async fn kill_9_during_creates_loses_no_acknowledged_record(backend: TestBackend
     let Some(database) = TestDatabase::create(backend).await else {
         return;
     };
-    let deployment = Deployment {
-        data_dir: database.dir.path().join("data"),
-        // SQLite: the default file inside the data directory, as `serve` uses it.
-        database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
-    };
+    // SQLite: the default file inside the data directory, as `serve` uses it.
+    let deployment = Deployment::for_test(&database, backend, "data");
     let server = Server::start(&deployment).await;
     let client = reqwest::Client::new();
     let token = register_and_login(&server, &client, "patient_crash").await;

@@ -3,9 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{
+    Deployment, PASSWORD, S3_ACCESS_KEY, S3_SECRET, Server, login, register_and_login, text,
+};
+
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,170 +19,12 @@ use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_meditrustal");
-const PASSWORD: &str = "Sturdy-Passphrase-42";
-const S3_ACCESS_KEY: &str = "meditrustal-test";
-const S3_SECRET: &str = "s3-test-secret-key-0123456789";
-
 on_both_backends!(
     sigterm_during_writes_loses_no_acknowledged_write,
     backup_wipe_restore_verify,
     backup_from_one_s3_bucket_restores_into_another,
     key_rotation_under_load_fails_no_request,
 );
-
-/// A data directory and the database the commands use.
-struct Deployment {
-    data_dir: PathBuf,
-    database_url: Option<String>,
-    /// A TOML configuration file (S3 storage); its secret comes from the environment.
-    config: Option<PathBuf>,
-}
-
-impl Deployment {
-    /// SQLite inside the data directory, or the test's PostgreSQL database.
-    fn for_test(database: &TestDatabase, backend: TestBackend, name: &str) -> Deployment {
-        Deployment {
-            data_dir: database.dir.path().join(name),
-            database_url: (backend == TestBackend::Postgres).then(|| database.url.clone()),
-            config: None,
-        }
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(BINARY);
-        command
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .env("MEDITRUSTAL_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .env_remove("MEDITRUSTAL_MASTER_KEY")
-            .env_remove("MEDITRUSTAL_CONFIG");
-        if let Some(url) = &self.database_url {
-            command.env("DATABASE_URL", url);
-        }
-        if let Some(config) = &self.config {
-            command
-                .arg("--config")
-                .arg(config)
-                .env("MEDITRUSTAL_S3_SECRET_KEY", S3_SECRET);
-        }
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-/// A `meditrustal serve` process on a free port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(deployment: &Deployment) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = deployment
-            .command()
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let up = client.get(server.url("/healthz")).send().await;
-            if matches!(up, Ok(ref r) if r.status().is_success()) {
-                return server;
-            }
-            assert!(Instant::now() < deadline, "server did not come up");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{name} failed");
-    }
-
-    /// Waits for the process to exit by itself.
-    async fn wait(mut self) -> ExitStatus {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                self.child.kill().unwrap();
-                panic!("the server did not exit within 60 s of SIGTERM");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-async fn register_and_login(server: &Server, client: &reqwest::Client, username: &str) -> String {
-    let body = json!({
-        "username": username,
-        "email": format!("{username}@example.cn"),
-        "password": PASSWORD,
-        "role": "patient",
-    });
-    let response = client
-        .post(server.url("/api/v1/auth/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    login(server, client, username).await
-}
-
-async fn login(server: &Server, client: &reqwest::Client, username: &str) -> String {
-    let response = client
-        .post(server.url("/api/v1/auth/login"))
-        .json(&json!({ "username": username, "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let session: Value = response.json().await.unwrap();
-    session["access_token"].as_str().unwrap().to_owned()
-}
 
 /// The category the load tests write. Lab reports rather than clinical notes: a note is
 /// also analysed, and its sealed NLP result keeps the old KEK alive (`keys retire` refuses
