@@ -10,7 +10,7 @@ use meditrustal_chain::{
     Anchor, Chain, ChainError, ConsentTerms, Contracts, RecordCommitment, pseudonym, record_key,
 };
 use meditrustal_domain::{ConsentGrant, ConsentScope, Purpose};
-use meditrustal_store::{ChainAnchorRow, Write};
+use meditrustal_store::{ChainAnchorRow, MirroredVersion, Write};
 use meditrustal_vault::SealedRecord;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -276,14 +276,11 @@ impl App {
                 .iter()
                 .filter(|v| !v.sealed.is_empty())
                 .map(|v| {
-                    let sealed: SealedRecord = serde_json::from_str(&v.sealed).map_err(|e| {
-                        AppError::Integrity(format!("record {} sealed metadata: {e}", v.record_id))
-                    })?;
                     Ok(RecordCommitment {
                         patient: pseudonym(&v.patient_did),
                         record_id: record_key(v.record_id.0.as_bytes()),
                         version: v.version,
-                        commitment: commitment_bytes(&v.commitment_salt, &sealed.content_sha256)?,
+                        commitment: version_commitment(v)?,
                     })
                 })
                 .collect::<Result<Vec<_>, AppError>>()?;
@@ -422,10 +419,7 @@ impl App {
                 .iter()
                 .filter(|v| v.leaf_index <= cursor && !v.sealed.is_empty())
             {
-                let sealed: SealedRecord = serde_json::from_str(&v.sealed).map_err(|e| {
-                    AppError::Integrity(format!("record {} sealed metadata: {e}", v.record_id))
-                })?;
-                let expected = commitment_bytes(&v.commitment_salt, &sealed.content_sha256)?;
+                let expected = version_commitment(v)?;
                 let key = record_key(v.record_id.0.as_bytes());
                 let (record, version) = (v.record_id.0, v.version);
                 match link
@@ -495,9 +489,13 @@ fn differing_terms(a: &ConsentTerms, b: &ConsentTerms) -> Vec<&'static str> {
         .collect()
 }
 
-/// The ledger's content commitment as 32 bytes.
-fn commitment_bytes(salt: &[u8], content_sha256: &[u8; 32]) -> Result<[u8; 32], AppError> {
-    let hex_commitment = crate::records::content_commitment(salt, content_sha256);
+/// A record version's ledger content commitment as 32 bytes, from its salt and the content
+/// hash in its sealed metadata (no decryption needed).
+fn version_commitment(v: &MirroredVersion) -> Result<[u8; 32], AppError> {
+    let sealed: SealedRecord = serde_json::from_str(&v.sealed)
+        .map_err(|e| AppError::Integrity(format!("record {} sealed metadata: {e}", v.record_id)))?;
+    let hex_commitment =
+        crate::records::content_commitment(&v.commitment_salt, &sealed.content_sha256);
     let mut out = [0u8; 32];
     hex::decode_to_slice(hex_commitment, &mut out)
         .map_err(|e| AppError::internal(format!("commitment: {e}")))?;
