@@ -58,6 +58,9 @@ pub struct ChainStatus {
     pub ledger_tree_size: u64,
     /// The largest tree size this node anchored.
     pub anchored_tree_size: u64,
+    /// When that anchor was written; `None` before the first.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_anchored_at: Option<time::OffsetDateTime>,
     /// Record versions waiting for the mirror (mirror mode).
     pub mirror_backlog: u64,
 }
@@ -221,12 +224,8 @@ impl App {
             .latest_tree_head()
             .await?
             .map_or(0, |h| h.head.tree_size);
-        let anchored_tree_size = self
-            .store
-            .chain_anchors()
-            .await?
-            .last()
-            .map_or(0, |a| a.tree_size);
+        let latest = self.store.latest_chain_anchor().await?;
+        let anchored_tree_size = latest.as_ref().map_or(0, |a| a.tree_size);
         let mirror_backlog = match link.mode {
             ChainMode::Mirror => {
                 let cursor = self.store.chain_cursor(RECORD_CURSOR).await?;
@@ -242,6 +241,7 @@ impl App {
             mode,
             ledger_tree_size,
             anchored_tree_size,
+            last_anchored_at: latest.map(|a| a.anchored_at),
             mirror_backlog,
         })
     }

@@ -337,6 +337,7 @@ impl App {
         tracing::info!(patient = %patient, raised = raised.len(), "early warning evaluated");
         let views = raised.iter().map(|r| r.view.clone()).collect();
         for alert in raised {
+            self.activity.alert_raised(&alert.row.rule, &alert.row.band);
             // No subscriber is not an error.
             let _ = self.alerts.send(Arc::new(alert));
         }

@@ -6,11 +6,16 @@
 //! Each version is one conditional update (the sealed text must still be what was read), so
 //! the scan can stop at any row and be run again: versions already under the target KEK are
 //! skipped.
+//!
+//! What was derived from records and sealed the same way (NLP results, observations, alert
+//! details inline in their rows; correction proposals and export archives as vault objects)
+//! is re-wrapped by a second scan, item by item, under the same rules.
 
 use std::collections::BTreeMap;
 
 use meditrustal_domain::RecordId;
-use meditrustal_vault::SealedRecord;
+use meditrustal_store::{DerivedKey, DerivedSealed, DerivedTable};
+use meditrustal_vault::{KekId, SealedBlob, SealedRecord};
 use serde::Serialize;
 
 use crate::progress::{ScanPhase, VerifyProgress};
@@ -28,6 +33,16 @@ pub struct RewrapReport {
     /// Already under the target KEK (an earlier, interrupted run; or written after rotation).
     pub already: u64,
     /// Changed by someone else between read and update; the next pass takes them.
+    pub changed_meanwhile: u64,
+}
+
+/// What a re-wrap pass over derived items (NLP results, observations, alerts, correction
+/// proposals, export archives) did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DerivedRewrapReport {
+    pub target_kek: String,
+    pub rewrapped: u64,
+    /// Changed or removed between read and update; the next pass takes those still there.
     pub changed_meanwhile: u64,
 }
 
@@ -110,6 +125,94 @@ impl App {
         }
         progress.finish(ScanPhase::RewrappingKeys);
         Ok(report)
+    }
+}
+
+impl App {
+    /// How many derived items have a data key under a KEK other than the active one.
+    pub async fn derived_items_to_rewrap(&self) -> Result<u64, AppError> {
+        let ring = self.vault.keys();
+        let mut total = 0;
+        for id in ring.ids().filter(|id| *id != ring.active_id()) {
+            total += self.store.derived_items_under_kek(id.as_str()).await?;
+        }
+        Ok(total)
+    }
+
+    /// Re-wraps the data key of every derived item not yet under the vault's active KEK.
+    /// `total` sizes the progress bar (from [`App::derived_items_to_rewrap`]).
+    pub async fn rewrap_derived_keys(
+        &self,
+        total: Option<u64>,
+        progress: &dyn VerifyProgress,
+    ) -> Result<DerivedRewrapReport, AppError> {
+        let target = self.vault.keys().active_id().clone();
+        let mut report = DerivedRewrapReport {
+            target_kek: target.as_str().to_owned(),
+            ..DerivedRewrapReport::default()
+        };
+        progress.start(ScanPhase::RewrappingDerived, total);
+        for table in DerivedTable::ALL {
+            let mut after: Option<DerivedKey> = None;
+            loop {
+                let page = self
+                    .store
+                    .derived_not_under_kek(table, target.as_str(), after, PAGE_SIZE)
+                    .await?;
+                let Some(last) = page.last() else {
+                    break;
+                };
+                after = Some(last.key);
+                for item in &page {
+                    let text = self.rewrapped_text(item, &target)?;
+                    if self
+                        .store
+                        .replace_derived_sealed(item.key, &item.sealed, &text)
+                        .await?
+                    {
+                        report.rewrapped += 1;
+                    } else {
+                        report.changed_meanwhile += 1;
+                    }
+                    progress.advance(1);
+                }
+            }
+        }
+        progress.finish(ScanPhase::RewrappingDerived);
+        Ok(report)
+    }
+
+    /// The item's sealed text with its data key wrapped under `target`; nothing else changes.
+    fn rewrapped_text(&self, item: &DerivedSealed, target: &KekId) -> Result<String, AppError> {
+        let key = item.key;
+        let fail = |err: String| {
+            AppError::Integrity(format!(
+                "{} {} ({}): {err}; run `verify`",
+                key.table.name(),
+                key.id,
+                key.version
+            ))
+        };
+        let text = if key.table.holds_records() {
+            let mut sealed: SealedRecord =
+                serde_json::from_str(&item.sealed).map_err(|err| fail(err.to_string()))?;
+            sealed.data_key = self
+                .vault
+                .keys()
+                .rewrap(&sealed.data_key, target)
+                .map_err(|err| fail(err.to_string()))?;
+            serde_json::to_string(&sealed)
+        } else {
+            let mut sealed: SealedBlob =
+                serde_json::from_str(&item.sealed).map_err(|err| fail(err.to_string()))?;
+            sealed.data_key = self
+                .vault
+                .keys()
+                .rewrap(&sealed.data_key, target)
+                .map_err(|err| fail(err.to_string()))?;
+            serde_json::to_string(&sealed)
+        };
+        text.map_err(|err| AppError::internal(err.to_string()))
     }
 }
 

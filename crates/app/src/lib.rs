@@ -4,6 +4,7 @@
 
 mod access;
 mod accounts;
+mod activity;
 mod audit;
 mod cdss;
 mod chain;
@@ -40,6 +41,7 @@ use meditrustal_store::Store;
 use meditrustal_vault::Vault;
 
 pub use accounts::{LoginRequest, Registration, Session, UserFilter, parse_user_id};
+pub use activity::{ActivityObserver, TextSource};
 pub use audit::AuditEntry;
 pub use chain::{ChainDivergence, ChainLink, ChainMode, ChainStatus, ChainSync, purpose_bits};
 pub use clock::{Clock, SystemClock};
@@ -51,7 +53,7 @@ pub use erasure::{ErasureBasis, ErasureOutcome};
 pub use error::AppError;
 pub use exports::{EXPORT_FORMAT, ExportArchive};
 pub use gc::{GcOptions, GcReport};
-pub use keys::RewrapReport;
+pub use keys::{DerivedRewrapReport, RewrapReport};
 pub use meditrustal_chain as chain_client;
 pub use meditrustal_clinical::{ScoreError, ScoreInfo, ScoreResult};
 pub use meditrustal_domain::ValidationError;
@@ -107,6 +109,8 @@ pub struct App {
     closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// The EVM chain the ledger is anchored (or mirrored) on, when configured.
     chain: Option<Arc<chain::ChainLink>>,
+    /// Where alerts raised and texts analysed are reported (metrics), once installed.
+    activity: Arc<activity::Activity>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -139,7 +143,14 @@ impl App {
             alerts: early_warning::channel(),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             chain: None,
+            activity: Arc::default(),
         }
+    }
+
+    /// Reports alerts raised and texts analysed to `observer`, from this `App` and every
+    /// clone of it. Only the first observer is kept; `false` if one was already installed.
+    pub fn report_activity_to(&self, observer: Arc<dyn ActivityObserver>) -> bool {
+        self.activity.install(observer)
     }
 
     pub fn vault(&self) -> &Vault {

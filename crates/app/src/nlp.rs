@@ -8,6 +8,7 @@
 //! runs on blocking threads too.
 
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use meditrustal_domain::ValidationError;
 use meditrustal_nlp::deid::{Strategy, deidentify};
@@ -16,6 +17,7 @@ use meditrustal_nlp::{Analysis, Engine, PhiType};
 use serde::Serialize;
 
 use crate::accounts::authorize;
+use crate::activity::{Activity, TextSource};
 use crate::policy::{Action, Actor, Resource};
 use crate::random::random_bytes;
 use crate::{App, AppError};
@@ -34,6 +36,20 @@ impl NlpEngine {
             .get_or_init(|| Engine::new().map_err(|err| err.to_string()))
             .as_ref()
             .map_err(|err| AppError::internal(format!("nlp engine: {err}")))
+    }
+
+    /// Analyses `text` and reports its size and the time taken (not the wait for the engine).
+    pub(crate) fn analyze(
+        &self,
+        text: &str,
+        source: TextSource,
+        activity: &Activity,
+    ) -> Result<Analysis, AppError> {
+        let engine = self.get()?;
+        let started = Instant::now();
+        let analysis = engine.analyze(text);
+        activity.text_analysed(source, text.len(), started.elapsed());
+        Ok(analysis)
     }
 }
 
@@ -77,8 +93,8 @@ impl App {
     /// Sections, entities with assertions and ICD-10 codes, measurements and PHI of `text`.
     pub async fn analyze_text(&self, actor: &Actor, text: String) -> Result<Analysis, AppError> {
         self.authorize_text(actor, &text)?;
-        let engine = Arc::clone(&self.nlp);
-        blocking(move || Ok(engine.get()?.analyze(&text))).await
+        let (engine, activity) = (Arc::clone(&self.nlp), Arc::clone(&self.activity));
+        blocking(move || engine.analyze(&text, TextSource::Request, &activity)).await
     }
 
     /// `text` with every detected PHI string replaced. Surrogates and date shifts use a
@@ -101,9 +117,9 @@ impl App {
                 key: random_bytes::<32>()?.to_vec(),
             },
         };
-        let engine = Arc::clone(&self.nlp);
+        let (engine, activity) = (Arc::clone(&self.nlp), Arc::clone(&self.activity));
         blocking(move || {
-            let analysis = engine.get()?.analyze(&text);
+            let analysis = engine.analyze(&text, TextSource::Request, &activity)?;
             let clean = deidentify(&text, &analysis.phi, &strategy)
                 .map_err(|err| AppError::internal(format!("deidentify: {err}")))?;
             let removed = analysis
@@ -128,9 +144,9 @@ impl App {
     /// pertinent negatives, medications, latest vitals and plan.
     pub async fn summarize_text(&self, actor: &Actor, text: String) -> Result<Summary, AppError> {
         self.authorize_text(actor, &text)?;
-        let engine = Arc::clone(&self.nlp);
+        let (engine, activity) = (Arc::clone(&self.nlp), Arc::clone(&self.activity));
         blocking(move || {
-            let analysis = engine.get()?.analyze(&text);
+            let analysis = engine.analyze(&text, TextSource::Request, &activity)?;
             Ok(summarize(&text, &analysis))
         })
         .await

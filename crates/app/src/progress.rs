@@ -16,6 +16,9 @@ pub enum ScanPhase {
     ErasingRecords,
     /// Re-wrapping data keys under a new key-encryption key (`keys rotate`).
     RewrappingKeys,
+    /// Re-wrapping the data keys of derived items (NLP results, observations, alerts,
+    /// correction proposals, export archives) under a new key-encryption key.
+    RewrappingDerived,
 }
 
 impl ScanPhase {
@@ -28,6 +31,7 @@ impl ScanPhase {
             ScanPhase::DeletingOrphans => "deleting orphans",
             ScanPhase::ErasingRecords => "erasing records",
             ScanPhase::RewrappingKeys => "re-wrapping keys",
+            ScanPhase::RewrappingDerived => "re-wrapping derived data keys",
         }
     }
 }

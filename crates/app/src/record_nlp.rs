@@ -115,8 +115,11 @@ impl App {
         text: String,
         purpose: Option<Purpose>,
     ) -> Result<RecordAnalysis, AppError> {
-        let engine = Arc::clone(&self.nlp);
-        let analysis = crate::nlp::blocking(move || Ok(engine.get()?.analyze(&text))).await?;
+        let (engine, activity) = (Arc::clone(&self.nlp), Arc::clone(&self.activity));
+        let analysis = crate::nlp::blocking(move || {
+            engine.analyze(&text, crate::TextSource::Record, &activity)
+        })
+        .await?;
         let now = self.clock.now();
         let sealed = self.seal_json(&analysis, &binding_name(meta.id), meta.patient)?;
         let row = NlpResultRow {

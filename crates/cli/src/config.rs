@@ -52,6 +52,8 @@ pub struct FileSettings {
     /// HTTPS certificate chain and key (PEM), both or neither.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// OTLP/HTTP collector for traces (`serve --otlp-endpoint`).
+    pub otlp_endpoint: Option<String>,
     /// Browser origins allowed to call the API (CORS).
     #[serde(default)]
     pub cors_origins: Vec<String>,

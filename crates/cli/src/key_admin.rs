@@ -1,10 +1,11 @@
 //! `meditrustal keys list|rotate|retire`: key-encryption-key rotation over the key directory.
 //!
 //! `rotate` makes a new KEK active (older ones stay in the directory), then re-wraps every
-//! record version's data key under it; running servers pick the new KEK up by themselves
+//! record version's data key under it, and the data keys of what was derived from records
+//! (NLP results, observations, alerts, correction proposals, export archives); running servers pick the new KEK up by themselves
 //! (they reload the key directory every few seconds and whenever a record names a KEK they
 //! lack), so reads and writes go on during the rotation. `retire` deletes an old KEK once no
-//! record version uses it.
+//! record version and no derived item uses it.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,7 +27,7 @@ pub const SERVER_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Subcommand)]
 pub enum KeysCommand {
-    /// List the key-encryption keys and how many record versions each one wraps.
+    /// List the key-encryption keys and how many record versions and derived items each wraps.
     List,
     /// Add a new key-encryption key, make it active and re-wrap every data key under it.
     Rotate {
@@ -38,7 +39,7 @@ pub enum KeysCommand {
         #[arg(long, default_value = "15s", value_parser = crate::gc::parse_age)]
         settle: Duration,
     },
-    /// Delete an old key-encryption key that no record version uses any more.
+    /// Delete an old key-encryption key that no record version or derived item uses any more.
     Retire {
         /// The key id, as `keys list` prints it.
         id: String,
@@ -109,7 +110,12 @@ async fn list(app: &App) -> anyhow::Result<()> {
             ""
         };
         let versions = counts.get(id.as_str()).copied().unwrap_or(0);
-        println!("{id}{marker}: {versions} record versions");
+        let derived = app
+            .store()
+            .derived_items_under_kek(id.as_str())
+            .await
+            .context("counting derived items")?;
+        println!("{id}{marker}: {versions} record versions, {derived} derived items");
     }
     for (id, versions) in &counts {
         if KekId::parse(id).is_ok_and(|id| !ring.contains(&id)) {
@@ -128,8 +134,13 @@ async fn rotate(app: &App, settle: Duration) -> anyhow::Result<()> {
         .filter(|(id, _)| id.as_str() != target.as_str())
         .map(|(_, n)| n)
         .sum();
+    let derived_to_do = app.derived_items_to_rewrap().await.map_err(explain)?;
     let first = app
         .rewrap_data_keys(Some(to_do), &bars)
+        .await
+        .map_err(explain)?;
+    let first_derived = app
+        .rewrap_derived_keys(Some(derived_to_do), &bars)
         .await
         .map_err(explain)?;
     // Servers that had not reloaded yet may have wrapped a few new data keys under the old
@@ -145,13 +156,23 @@ async fn rotate(app: &App, settle: Duration) -> anyhow::Result<()> {
         .rewrap_data_keys(None, &NoProgress)
         .await
         .map_err(explain)?;
+    let last_derived = app
+        .rewrap_derived_keys(None, &NoProgress)
+        .await
+        .map_err(explain)?;
     let rewrapped = first.rewrapped + last.rewrapped;
+    let derived = first_derived.rewrapped + last_derived.rewrapped;
     println!(
         "re-wrapped {rewrapped} data keys under {target}; {} record versions in all, {} changed meanwhile",
         last.versions, last.changed_meanwhile
     );
-    if last.changed_meanwhile > 0 {
-        println!("run `meditrustal keys rotate --resume` to finish the versions changed meanwhile");
+    println!(
+        "re-wrapped {derived} derived data keys (NLP results, observations, alerts, correction \
+         proposals, exports); {} changed meanwhile",
+        last_derived.changed_meanwhile
+    );
+    if last.changed_meanwhile + last_derived.changed_meanwhile > 0 {
+        println!("run `meditrustal keys rotate --resume` to finish the items changed meanwhile");
     }
     Ok(())
 }
@@ -179,8 +200,8 @@ async fn retire(app: &App, directory: &KeyDirectory, id: &KekId) -> anyhow::Resu
         ))
         .into());
     }
-    // Re-wrapping covers record versions only so far: derived data sealed under the old
-    // KEK (NLP results, observations, alerts, correction proposals, exports) keeps it alive.
+    // Derived data sealed under the key (NLP results, observations, alerts, correction
+    // proposals, exports) keeps it alive too.
     let derived = app
         .store()
         .derived_items_under_kek(id.as_str())
@@ -189,7 +210,7 @@ async fn retire(app: &App, directory: &KeyDirectory, id: &KekId) -> anyhow::Resu
     if derived > 0 {
         return Err(BadInput::new(format!(
             "{derived} derived items (NLP results, observations, alerts, correction proposals or \
-             exports) are still sealed under {id}; keep it until they are re-wrapped"
+             exports) are still sealed under {id}; run `meditrustal keys rotate --resume` first"
         ))
         .into());
     }

@@ -17,6 +17,7 @@ mod nlp_eval;
 mod retention;
 mod score;
 mod serve;
+mod telemetry;
 mod training_data;
 mod verify;
 
@@ -84,35 +85,56 @@ async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let file = FileSettings::load(cli.global.config.as_deref())?;
     let settings = Settings::resolve(&cli.global, &file)?;
-    init_logging(&settings);
-    let outcome = match cli.command {
-        Command::Verify(args) => return exit_status(verify::run(&settings, args).await),
-        Command::Gc(args) => return exit_status(gc::run(&settings, args).await),
-        Command::Retention(command) => {
-            return exit_status(retention::run(&settings, command).await);
-        }
-        Command::Backup(args) => return exit_status(backup::backup(&settings, args).await),
-        Command::Restore(args) => return exit_status(backup::restore(&settings, args).await),
-        Command::Keys(command) => return exit_status(key_admin::run(&settings, command).await),
-        Command::Serve(args) => serve::run(&settings, &file, args).await,
+    // Only the server exports traces; the other commands are short and local.
+    let traces = match &cli.command {
+        Command::Serve(args) => telemetry::TraceExport::resolve(
+            args.otlp_endpoint
+                .as_deref()
+                .or(file.otlp_endpoint.as_deref()),
+            |name| std::env::var(name).ok(),
+        ),
+        _ => telemetry::TraceExport::Off,
+    };
+    let telemetry = telemetry::init(settings.log_json, &traces)?;
+    let outcome = run(cli.command, &settings, &file).await;
+    // After a graceful stop: the spans of the last requests are still queued.
+    if let Err(err) = tokio::task::spawn_blocking(move || telemetry.shutdown()).await {
+        eprintln!("warning: flushing traces failed: {err}");
+    }
+    exit_status(outcome)
+}
+
+async fn run(
+    command: Command,
+    settings: &Settings,
+    file: &FileSettings,
+) -> anyhow::Result<ExitCode> {
+    let outcome = match command {
+        Command::Verify(args) => return verify::run(settings, args).await,
+        Command::Gc(args) => return gc::run(settings, args).await,
+        Command::Retention(command) => return retention::run(settings, command).await,
+        Command::Backup(args) => return backup::backup(settings, args).await,
+        Command::Restore(args) => return backup::restore(settings, args).await,
+        Command::Keys(command) => return key_admin::run(settings, command).await,
+        Command::Serve(args) => serve::run(settings, file, args).await,
         Command::Migrate => {
             let store = settings.open_store().await?;
             store.migrate().await?;
             println!("migrations applied ({:?})", store.backend());
             Ok(())
         }
-        Command::Admin(command) => admin::run(&settings, command).await,
+        Command::Admin(command) => admin::run(settings, command).await,
         Command::Openapi => {
             println!("{}", meditrustal_server::openapi_json()?);
             Ok(())
         }
         Command::Score(args) => score::run(&args),
-        Command::Model(command) => model::run(&settings, &command).await,
+        Command::Model(command) => model::run(settings, &command).await,
         Command::Nlp(command) => nlp::run(&command),
         Command::Bench(args) => bench::run(args).await,
-        Command::Chain(command) => chain::run(&settings, command).await,
+        Command::Chain(command) => chain::run(settings, command).await,
     };
-    exit_status(outcome.map(|()| ExitCode::SUCCESS))
+    outcome.map(|()| ExitCode::SUCCESS)
 }
 
 fn exit_status(outcome: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
@@ -124,19 +146,5 @@ fn exit_status(outcome: anyhow::Result<ExitCode>) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(bad_input::EXIT_STATUS))
         }
         Err(err) => Err(err),
-    }
-}
-
-fn init_logging(settings: &Settings) {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("MEDITRUSTAL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if settings.log_json {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }

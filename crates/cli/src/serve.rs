@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// for several. Default: none (same-origin only).
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
     cors_origins: Vec<String>,
+    /// Export traces over OTLP/HTTP to this collector (e.g. Jaeger's http://jaeger:4318);
+    /// spans go to <URL>/v1/traces. Default: off, unless OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    #[arg(long, env = "MEDITRUSTAL_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     chain: crate::chain::ChainArgs,
 }

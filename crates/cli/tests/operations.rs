@@ -26,20 +26,32 @@ on_both_backends!(
     key_rotation_under_load_fails_no_request,
 );
 
-/// The category the load tests write. Lab reports rather than clinical notes: a note is
-/// also analysed, and its sealed NLP result keeps the old KEK alive (`keys retire` refuses
-/// until derived data is re-wrapped too, which rotation does not do yet).
+/// The category most load tests write: lab reports are stored without analysis.
 const LOAD_CATEGORY: &str = "lab-report";
 
-/// Creates a record; the status and, on 201, the record id.
+/// Clinical notes are analysed when stored: their sealed NLP results, observations and
+/// alerts are the derived data that key rotation must re-wrap too.
+const NOTE_CATEGORY: &str = "clinical-note";
+
+/// Creates a lab report; the status and, on 201, the record id.
 async fn create_note(
     base: &str,
     client: &reqwest::Client,
     token: &str,
     text: &str,
 ) -> reqwest::Result<(StatusCode, Option<String>)> {
+    create_record(base, client, token, LOAD_CATEGORY, text).await
+}
+
+async fn create_record(
+    base: &str,
+    client: &reqwest::Client,
+    token: &str,
+    category: &str,
+    text: &str,
+) -> reqwest::Result<(StatusCode, Option<String>)> {
     let response = client
-        .post(format!("{base}/api/v1/records?category={LOAD_CATEGORY}"))
+        .post(format!("{base}/api/v1/records?category={category}"))
         .bearer_auth(token)
         .header("content-type", "text/plain; charset=utf-8")
         .body(text.to_owned())
@@ -297,6 +309,30 @@ fn keys_list(deployment: &Deployment) -> (String, String) {
     (active, stdout)
 }
 
+/// A nursing note with abnormal vital signs: analysed, it yields an NLP result, an
+/// observation batch and an early-warning alert, each sealed under the active KEK.
+fn deteriorating_note(worker: usize, i: usize) -> String {
+    format!(
+        "护理记录 worker {worker} #{i}: 体温 39.{}℃, 心率 13{} 次/分, 呼吸 30 次/分, \
+         血压 82/50 mmHg, 血氧饱和度 88%, 神志模糊。",
+        i % 10,
+        i % 10
+    )
+}
+
+/// Derived items each KEK wraps, from `keys list` (`<id>…: N record versions, M derived items`).
+fn derived_under(listed: &str, key: &str) -> u64 {
+    let line = listed
+        .lines()
+        .find(|line| line.starts_with(key))
+        .unwrap_or_else(|| panic!("{key} not listed: {listed}"));
+    line.rsplit(", ")
+        .next()
+        .and_then(|part| part.strip_suffix(" derived items"))
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("no derived count in `{line}`"))
+}
+
 async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
     let Some(database) = TestDatabase::create(backend).await else {
         return;
@@ -305,12 +341,26 @@ async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
     let server = Server::start(&deployment).await;
     let client = reqwest::Client::new();
     let token = register_and_login(&server, &client, "patient_rotate").await;
-    let notes = Arc::new(Mutex::new(create_notes(&server, &client, &token, 30).await));
+    let mut initial = create_notes(&server, &client, &token, 20).await;
+    let mut analysed = Vec::new();
+    for i in 0..10 {
+        let note = deteriorating_note(99, i);
+        let (status, id) = create_record(&server.base, &client, &token, NOTE_CATEGORY, &note)
+            .await
+            .unwrap();
+        assert_eq!(status, StatusCode::CREATED);
+        let id = id.unwrap();
+        analysed.push(id.clone());
+        initial.push((id, note));
+    }
+    let notes = Arc::new(Mutex::new(initial));
     let (old_key, listed) = keys_list(&deployment);
     assert!(
         listed.contains(&format!("{old_key} (active): 30 record versions")),
         "{listed}"
     );
+    // NLP results and observations of the 10 notes, and at least one alert.
+    assert!(derived_under(&listed, &old_key) > 20, "{listed}");
 
     let failures: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -323,8 +373,16 @@ async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 i += 1;
                 if worker % 2 == 0 {
-                    let note = format!("护理记录 worker {worker} #{i}: 血氧 97%");
-                    match create_note(&base, &client, &token, &note).await {
+                    // Half the writes are notes, so derived items are written during rotation.
+                    let (category, note) = if i.is_multiple_of(2) {
+                        (NOTE_CATEGORY, deteriorating_note(worker, i))
+                    } else {
+                        (
+                            LOAD_CATEGORY,
+                            format!("护理记录 worker {worker} #{i}: 血氧 97%"),
+                        )
+                    };
+                    match create_record(&base, &client, &token, category, &note).await {
                         Ok((StatusCode::CREATED, Some(id))) => {
                             notes.lock().unwrap().push((id, note))
                         }
@@ -363,27 +421,49 @@ async fn key_rotation_under_load_fails_no_request(backend: TestBackend) {
         &failures[..failures.len().min(5)]
     );
 
-    // Versions a not-yet-reloaded server wrapped under the old key are finished by --resume;
-    // then the old key is unused and can go.
+    // Items a not-yet-reloaded server sealed under the old key are finished by --resume;
+    // then the old key is unused, by record versions and derived items alike, and can go.
     let resume = deployment.run(&["keys", "rotate", "--resume", "--settle", "0s"]);
     assert!(resume.status.success(), "{}", text(&resume));
     let (new_key, listed) = keys_list(&deployment);
     assert_ne!(new_key, old_key);
     assert!(
-        listed.contains(&format!("{old_key}: 0 record versions")),
+        listed.contains(&format!("{old_key}: 0 record versions, 0 derived items")),
         "{listed}"
     );
+    assert!(derived_under(&listed, &new_key) > 20, "{listed}");
     let in_use = deployment.run(&["keys", "retire", &new_key]);
     assert_eq!(in_use.status.code(), Some(2), "{}", text(&in_use));
     let retire = deployment.run(&["keys", "retire", &old_key]);
     assert!(retire.status.success(), "{}", text(&retire));
     server.kill();
 
-    // Without the old key: every record reads back and verify passes.
+    // Without the old key: every record, NLP result and alert reads back; verify passes.
     let server = Server::start(&deployment).await;
     let token = login(&server, &client, "patient_rotate").await;
     let notes = notes.lock().unwrap().clone();
     assert_all_readable(&server, &client, &token, &notes).await;
+    for id in &analysed {
+        let analysis = client
+            .get(server.url(&format!("/api/v1/records/{id}/nlp")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(analysis.status(), StatusCode::OK, "NLP result of {id}");
+    }
+    let alerts = client
+        .get(server.url("/api/v1/cdss/alerts?include_resolved=true"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alerts.status(), StatusCode::OK);
+    let alerts: Value = alerts.json().await.unwrap();
+    assert!(
+        alerts["alerts"].as_array().is_some_and(|a| !a.is_empty()),
+        "{alerts}"
+    );
     server.kill();
     assert_verify_passes(&deployment);
     eprintln!(

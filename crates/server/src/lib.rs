@@ -6,6 +6,7 @@ pub mod error;
 mod extract;
 mod metrics;
 mod openapi;
+mod request_span;
 mod routes;
 mod security;
 mod tls;
@@ -105,7 +106,11 @@ impl Application {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let metrics = HttpMetrics::new().map_err(std::io::Error::other)?;
+        let metrics =
+            HttpMetrics::new(app.chain_mode().is_some()).map_err(std::io::Error::other)?;
+        if !app.report_activity_to(metrics.clone()) {
+            tracing::debug!("this App already reports its activity to another server's metrics");
+        }
         let router = router(settings, AppState { app, metrics });
         let router = security::apply(router, tls.is_some(), &cors_origins);
         let listener = TcpListener::bind(settings.bind).await?;
@@ -244,7 +249,11 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span::make)
+                .on_response(request_span::record_status),
+        )
         .layer(middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,

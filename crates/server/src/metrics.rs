@@ -7,15 +7,21 @@
 //! access denied, …): every such answer comes from exactly one use case, after its ledger
 //! entry committed, so the count matches the ledger without the application knowing about
 //! metrics. The ledger size is read from the latest signed tree head at each scrape.
+//!
+//! What happens off the request path (early-warning alerts raised after a note is stored,
+//! notes analysed) the application reports through its [`ActivityObserver`] port, which
+//! these metrics implement. With a chain configured, the anchoring lag (entries not yet
+//! anchored, time of the last anchor) and the mirror's backlog are read at each scrape.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use meditrustal_app::{ActivityObserver, TextSource};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -34,7 +40,40 @@ pub struct HttpMetrics {
     access_denials: IntCounter,
     emergency_accesses: IntCounter,
     nlp_documents: IntCounterVec,
+    nlp_bytes: IntCounterVec,
+    nlp_duration: HistogramVec,
+    alerts_raised: IntCounterVec,
     ledger_size: IntGauge,
+    /// Registered only when the ledger is anchored on a chain.
+    chain: Option<ChainGauges>,
+}
+
+struct ChainGauges {
+    unanchored_entries: IntGauge,
+    last_anchor_timestamp: IntGauge,
+    mirror_backlog: IntGauge,
+}
+
+impl ChainGauges {
+    fn register(registry: &Registry) -> Result<ChainGauges, prometheus::Error> {
+        Ok(ChainGauges {
+            unanchored_entries: gauge(
+                registry,
+                "chain_unanchored_entries",
+                "Ledger entries not yet covered by a tree head anchored on the chain.",
+            )?,
+            last_anchor_timestamp: gauge(
+                registry,
+                "chain_last_anchor_timestamp_seconds",
+                "Unix time of the latest anchor written on the chain; 0 before the first.",
+            )?,
+            mirror_backlog: gauge(
+                registry,
+                "chain_mirror_backlog",
+                "Record versions waiting to be mirrored on the chain (mirror mode).",
+            )?,
+        })
+    }
 }
 
 /// A product event an answer stands for.
@@ -72,12 +111,24 @@ fn counter(registry: &Registry, name: &str, help: &str) -> Result<IntCounter, pr
     Ok(counter)
 }
 
+fn gauge(registry: &Registry, name: &str, help: &str) -> Result<IntGauge, prometheus::Error> {
+    let gauge = IntGauge::new(name, help)?;
+    registry.register(Box::new(gauge.clone()))?;
+    Ok(gauge)
+}
+
+/// A note takes milliseconds; a 1 MiB text sent to the analysis endpoints, about a second.
+const NLP_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
 impl HttpMetrics {
-    pub fn new() -> Result<Arc<HttpMetrics>, prometheus::Error> {
+    /// `chain`: whether the ledger is anchored on a chain (adds the anchoring gauges).
+    pub fn new(chain: bool) -> Result<Arc<HttpMetrics>, prometheus::Error> {
         let registry = Registry::new_custom(Some("meditrustal".into()), None)?;
         let requests = IntCounterVec::new(
             Opts::new(
@@ -129,11 +180,44 @@ impl HttpMetrics {
             &["operation"],
         )?;
         registry.register(Box::new(nlp_documents.clone()))?;
-        let ledger_size = IntGauge::new(
+        let nlp_bytes = IntCounterVec::new(
+            Opts::new(
+                "nlp_analysed_bytes_total",
+                "UTF-8 bytes of clinical text the NLP engine analysed, by source (request: the \
+                 analysis endpoints; record: stored notes).",
+            ),
+            &["source"],
+        )?;
+        registry.register(Box::new(nlp_bytes.clone()))?;
+        let nlp_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "nlp_analysis_duration_seconds",
+                "Time the NLP engine took per text, by source; the count is texts analysed.",
+            )
+            .buckets(NLP_BUCKETS.to_vec()),
+            &["source"],
+        )?;
+        registry.register(Box::new(nlp_duration.clone()))?;
+        for source in [TextSource::Request, TextSource::Record] {
+            nlp_bytes.with_label_values(&[source.as_str()]);
+            nlp_duration.with_label_values(&[source.as_str()]);
+        }
+        let alerts_raised = IntCounterVec::new(
+            Opts::new(
+                "cdss_alerts_raised_total",
+                "Early-warning alerts raised, by rule (news2, qsofa, sirs) and band.",
+            ),
+            &["rule", "band"],
+        )?;
+        registry.register(Box::new(alerts_raised.clone()))?;
+        let ledger_size = gauge(
+            &registry,
             "ledger_entries",
             "Entries in the ledger, as of the latest signed tree head.",
         )?;
-        registry.register(Box::new(ledger_size.clone()))?;
+        let chain = chain
+            .then(|| ChainGauges::register(&registry))
+            .transpose()?;
         let build_info = IntGaugeVec::new(
             Opts::new("build_info", "The running release; always 1."),
             &["version"],
@@ -152,7 +236,11 @@ impl HttpMetrics {
             access_denials,
             emergency_accesses,
             nlp_documents,
+            nlp_bytes,
+            nlp_duration,
+            alerts_raised,
             ledger_size,
+            chain,
         }))
     }
 
@@ -173,6 +261,22 @@ impl HttpMetrics {
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         Ok(buffer)
+    }
+}
+
+impl ActivityObserver for HttpMetrics {
+    fn alert_raised(&self, rule: &str, band: &str) {
+        self.alerts_raised.with_label_values(&[rule, band]).inc();
+    }
+
+    fn text_analysed(&self, source: TextSource, bytes: usize, elapsed: Duration) {
+        let source = source.as_str();
+        self.nlp_bytes
+            .with_label_values(&[source])
+            .inc_by(u64::try_from(bytes).unwrap_or(u64::MAX));
+        self.nlp_duration
+            .with_label_values(&[source])
+            .observe(elapsed.as_secs_f64());
     }
 }
 
@@ -216,6 +320,27 @@ pub async fn expose(State(state): State<AppState>) -> Response {
             .set(i64::try_from(head.head.tree_size).unwrap_or(i64::MAX)),
         // No head yet (empty ledger) or the database is down: keep the last value.
         Err(err) => tracing::debug!(%err, "ledger size for metrics"),
+    }
+    if let Some(chain) = &metrics.chain {
+        match state.app.chain_status().await {
+            Ok(status) => {
+                let lag = status
+                    .ledger_tree_size
+                    .saturating_sub(status.anchored_tree_size);
+                chain
+                    .unanchored_entries
+                    .set(i64::try_from(lag).unwrap_or(i64::MAX));
+                chain.last_anchor_timestamp.set(
+                    status
+                        .last_anchored_at
+                        .map_or(0, time::OffsetDateTime::unix_timestamp),
+                );
+                chain
+                    .mirror_backlog
+                    .set(i64::try_from(status.mirror_backlog).unwrap_or(i64::MAX));
+            }
+            Err(err) => tracing::debug!(%err, "chain status for metrics"),
+        }
     }
     match metrics.render() {
         Ok(body) => ([(CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),

@@ -35,6 +35,8 @@ pub struct MirroredVersion {
 pub trait ChainStore: Send + Sync + 'static {
     /// Every anchor this node wrote, by tree size.
     async fn chain_anchors(&self) -> Result<Vec<ChainAnchorRow>, StoreError>;
+    /// The anchor of the largest tree size, `None` before the first.
+    async fn latest_chain_anchor(&self) -> Result<Option<ChainAnchorRow>, StoreError>;
     async fn insert_chain_anchor(&self, row: &ChainAnchorRow) -> Result<(), StoreError>;
     /// The named cursor's position, `None` before its first move.
     async fn chain_cursor(&self, name: &str) -> Result<Option<u64>, StoreError>;
@@ -124,6 +126,16 @@ macro_rules! chain_store {
                     .into_iter()
                     .map(TryInto::try_into)
                     .collect()
+            }
+
+            async fn latest_chain_anchor(&self) -> Result<Option<$crate::ChainAnchorRow>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::chain::ChainAnchorSqlRow>(
+                    "SELECT * FROM chain_anchors ORDER BY tree_size DESC LIMIT 1",
+                )
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
             }
 
             async fn insert_chain_anchor(&self, row: &$crate::ChainAnchorRow) -> Result<(), $crate::StoreError> {

@@ -198,6 +198,48 @@ macro_rules! data_store {
                 Ok(total)
             }
 
+            async fn derived_not_under_kek(
+                &self,
+                table: $crate::DerivedTable,
+                kek_id: &str,
+                after: Option<$crate::DerivedKey>,
+                limit: u32,
+            ) -> Result<Vec<$crate::DerivedSealed>, $crate::StoreError> {
+                let (id, version) = after.map_or((uuid::Uuid::nil(), -1), |key| (key.id, key.version));
+                let rows = sqlx::query_as::<_, $crate::sealed_derived::DerivedSqlRow>(table.select_sql())
+                    .bind($crate::sealed_derived::SEALED_PATTERN)
+                    .bind($crate::sealed_derived::kek_pattern(kek_id))
+                    .bind(id)
+                    .bind(version)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|row| $crate::DerivedSealed {
+                        key: $crate::DerivedKey { table, id: row.id, version: row.version },
+                        sealed: row.sealed,
+                    })
+                    .collect())
+            }
+
+            async fn replace_derived_sealed(
+                &self,
+                key: $crate::DerivedKey,
+                expected: &str,
+                sealed: &str,
+            ) -> Result<bool, $crate::StoreError> {
+                let updated = sqlx::query(key.table.replace_sql())
+                    .bind(key.id)
+                    .bind(key.version)
+                    .bind(expected)
+                    .bind(sealed)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(updated == 1)
+            }
+
             async fn notifications(
                 &self,
                 user: meditrustal_domain::UserId,

@@ -15,6 +15,7 @@ mod ledger;
 mod postgres;
 mod records;
 mod rows;
+mod sealed_derived;
 pub mod snapshot;
 mod sqlite;
 
@@ -41,6 +42,7 @@ pub use records::{
     RecordFilter, RecordMeta, RecordVersion,
 };
 pub use rows::{NewRefreshToken, NewUser, RefreshToken, TokenRotation, User};
+pub use sealed_derived::{DerivedKey, DerivedSealed, DerivedTable};
 pub use sqlite::SqliteStore;
 
 /// Which database a store talks to.
@@ -119,6 +121,23 @@ pub trait RecordStore: Send + Sync + 'static {
     /// correction proposals, export archives) have a data key wrapped under this KEK; `keys
     /// retire` must not delete a KEK they still need.
     async fn derived_items_under_kek(&self, kek_id: &str) -> Result<u64, StoreError>;
+    /// Sealed items of `table` whose data key is not wrapped under `kek_id`, after `after`
+    /// (a key of the same table) in key order, at most `limit` (for KEK rotation).
+    async fn derived_not_under_kek(
+        &self,
+        table: DerivedTable,
+        kek_id: &str,
+        after: Option<DerivedKey>,
+        limit: u32,
+    ) -> Result<Vec<DerivedSealed>, StoreError>;
+    /// Replaces an item's sealed text when it still is `expected`; `false` when it is not
+    /// (changed or removed meanwhile). KEK rotation only: the content does not change.
+    async fn replace_derived_sealed(
+        &self,
+        key: DerivedKey,
+        expected: &str,
+        sealed: &str,
+    ) -> Result<bool, StoreError>;
     async fn correction_request(&self, id: Uuid) -> Result<Option<CorrectionRequest>, StoreError>;
     async fn export_job(&self, id: Uuid) -> Result<Option<ExportJob>, StoreError>;
     /// Export jobs (of one patient, or all), newest first.

@@ -44,7 +44,12 @@ impl Deployment {
             .env("MEDITRUSTAL_LOG", "warn")
             .env_remove("DATABASE_URL")
             .env_remove("MEDITRUSTAL_MASTER_KEY")
-            .env_remove("MEDITRUSTAL_CONFIG");
+            .env_remove("MEDITRUSTAL_CONFIG")
+            // Traces only where a test asks for them.
+            .env_remove("MEDITRUSTAL_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+            .env_remove("OTEL_SERVICE_NAME");
         if let Some(url) = &self.database_url {
             command.env("DATABASE_URL", url);
         }
@@ -79,19 +84,31 @@ pub struct Server {
 
 impl Server {
     pub async fn start(deployment: &Deployment) -> Server {
+        Server::start_with(deployment, &[], &[]).await
+    }
+
+    /// `serve` with more arguments and environment variables.
+    pub async fn start_with(
+        deployment: &Deployment,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = deployment
-            .command()
+        let mut command = deployment.command();
+        command
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(args)
             .env("MEDITRUSTAL_ADMIN_PASSWORD", "Operator-Test-Passphrase")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().unwrap();
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),

@@ -11,6 +11,7 @@ on_both_backends!(
     request_ids_are_generated_or_propagated,
     metrics_are_labelled_by_route_template,
     product_events_are_counted,
+    alerts_and_text_analysis_are_counted,
     security_headers_are_set_and_no_hsts_over_http,
     openapi_document_and_docs_ui_are_served,
 );
@@ -148,6 +149,84 @@ async fn product_events_are_counted(backend: TestBackend) {
     );
     assert!(text.contains(r#"meditrustal_build_info{version=""#));
     assert!(!text.contains("胸闷"), "no clinical text in metrics");
+}
+
+/// The samples of a labelled series whose labels include every `labels` pair, summed.
+fn labelled_sum(text: &str, name: &str, labels: &[&str]) -> f64 {
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?.strip_prefix('{')?;
+            let (set, value) = rest.split_once("} ")?;
+            labels
+                .iter()
+                .all(|label| set.split(',').any(|pair| pair == *label))
+                .then(|| value.parse::<f64>().ok())?
+        })
+        .sum()
+}
+
+async fn alerts_and_text_analysis_are_counted(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("pat.activity", "patient").await;
+    // Analysed when stored: an NLP result, observations and a NEWS2 alert.
+    let note = "体温38.9℃，心率118次/分，呼吸26次/分，血压88/52mmHg，神志模糊";
+    app.note(&patient, note).await;
+    let text = "主诉：咳嗽三天";
+    let analysed = app
+        .post(
+            "/api/v1/nlp/analyze",
+            &json!({ "text": text }),
+            Some(&patient),
+        )
+        .await;
+    assert_eq!(analysed.status(), StatusCode::OK);
+
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let bytes = "meditrustal_nlp_analysed_bytes_total";
+    assert_eq!(
+        labelled_sum(&metrics, bytes, &[r#"source="record""#]),
+        note.len() as f64,
+        "{metrics}"
+    );
+    assert_eq!(
+        labelled_sum(&metrics, bytes, &[r#"source="request""#]),
+        text.len() as f64
+    );
+    let texts = "meditrustal_nlp_analysis_duration_seconds_count";
+    assert_eq!(labelled_sum(&metrics, texts, &[r#"source="record""#]), 1.0);
+    assert_eq!(labelled_sum(&metrics, texts, &[r#"source="request""#]), 1.0);
+    let alerts = "meditrustal_cdss_alerts_raised_total";
+    assert!(
+        labelled_sum(&metrics, alerts, &[r#"rule="news2""#]) >= 1.0,
+        "{metrics}"
+    );
+    let listed: Value = app
+        .get("/api/v1/cdss/alerts", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let raised = listed["alerts"].as_array().unwrap();
+    assert_eq!(
+        labelled_sum(&metrics, alerts, &[]),
+        raised.len() as f64,
+        "one count per alert raised: {listed}"
+    );
+    for alert in raised {
+        let rule = format!("rule=\"{}\"", alert["rule"].as_str().unwrap());
+        let band = format!("band=\"{}\"", alert["band"].as_str().unwrap());
+        assert!(
+            labelled_sum(&metrics, alerts, &[&rule, &band]) >= 1.0,
+            "{metrics}"
+        );
+    }
+    // Without a chain, no chain series.
+    assert!(!metrics.contains("meditrustal_chain_"), "{metrics}");
+    for clinical in ["体温", "咳嗽", "神志"] {
+        assert!(!metrics.contains(clinical), "no clinical text in metrics");
+    }
 }
 
 async fn security_headers_are_set_and_no_hsts_over_http(backend: TestBackend) {
