@@ -75,6 +75,38 @@ impl App {
         Ok(job)
     }
 
+    /// Builds again every export a stopped process left unfinished (pending or running: its
+    /// builder was a task of that process, gone with it); call once at start-up. Each job
+    /// starts from scratch for its patient. Should another live replica still be building the
+    /// same job, the first to finish wins (finishing is conditional on the job being
+    /// unfinished) and the other's archive is an orphan for `gc`. Returns how many were
+    /// restarted.
+    pub async fn resume_exports(&self) -> Result<usize, AppError> {
+        let unfinished = self
+            .store
+            .export_jobs(None)
+            .await?
+            .into_iter()
+            .filter(|job| matches!(job.status, ExportStatus::Pending | ExportStatus::Running));
+        let mut resumed = 0;
+        for job in unfinished {
+            // An erased account's jobs were withdrawn with it; nothing to build.
+            let Some(user) = self.store.user_by_id(job.patient).await? else {
+                continue;
+            };
+            let runner = Actor {
+                user_id: user.id,
+                role: user.role,
+                did: user.did,
+            };
+            tracing::info!(export = %job.id, "restarting an unfinished export");
+            let app = self.clone();
+            tokio::spawn(async move { app.run_export(runner, job.id).await });
+            resumed += 1;
+        }
+        Ok(resumed)
+    }
+
     /// A job's state (its patient only; anyone else gets 404, so ids cannot be probed).
     pub async fn export_status(&self, actor: &Actor, id: Uuid) -> Result<ExportJob, AppError> {
         let job = self.own_job(actor, id).await?;

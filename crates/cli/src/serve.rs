@@ -74,6 +74,12 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         app = app.with_chain(link);
         crate::chain::spawn_writer(app.clone(), &args.chain);
     }
+    // Exports whose builder stopped with the previous process would stay pending forever.
+    match app.resume_exports().await {
+        Ok(0) => {}
+        Ok(resumed) => tracing::info!(resumed, "unfinished exports restarted"),
+        Err(err) => tracing::warn!(%err, "unfinished exports could not be restarted"),
+    }
     // Build the NLP engine (~0.3 s) now rather than on the first analysis request.
     app.warm_nlp().await.context("building the NLP engine")?;
 
