@@ -16,11 +16,11 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// The service name spans carry unless `OTEL_SERVICE_NAME` says otherwise.
 const SERVICE_NAME: &str = "meditrustal";
 
-/// What becomes a span: the platform's own spans and events at info and above. Libraries
+/// What becomes a span: the platform's own spans and events at info and above (targets
+/// `meditrustal` and `meditrustal_*`: a target matches a directive it starts with). Libraries
 /// stay out, the HTTP client that exports the spans above all (its own spans would be
 /// exported in turn). Independent of the log filter (`MEDITRUSTAL_LOG`).
-const TRACE_FILTER: &str =
-    "warn,meditrustal_server=info,meditrustal_app=info,meditrustal_store=info,meditrustal_cli=info";
+const TRACE_FILTER: &str = "warn,meditrustal=info";
 
 /// The standard variables that switch trace export on without `--otlp-endpoint`.
 const STANDARD_ENDPOINT_VARIABLES: [&str; 2] = [

@@ -165,6 +165,16 @@ async fn request_spans_reach_an_otlp_collector_without_secrets_or_clinical_text(
         "the read's span names the route template, not the record id"
     );
 
+    // Only the platform's spans: not those of the HTTP client that sends them.
+    for (_, span) in &spans {
+        let target = string_attribute(&span.attributes, "target").unwrap_or_default();
+        assert!(
+            target.starts_with("meditrustal"),
+            "span {} from {target}",
+            span.name
+        );
+    }
+
     let sent: Vec<u8> = received
         .lock()
         .unwrap()
