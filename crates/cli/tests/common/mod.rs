@@ -159,6 +159,16 @@ impl Server {
     }
 }
 
+/// A test that fails half-way leaves no server behind.
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 pub async fn register_and_login(
     server: &Server,
     client: &reqwest::Client,
