@@ -191,6 +191,9 @@ macro_rules! data_store {
                     "SELECT COUNT(*) FROM cdss_alerts WHERE sealed LIKE $1",
                     "SELECT COUNT(*) FROM correction_requests WHERE proposal LIKE $1",
                     "SELECT COUNT(*) FROM export_jobs WHERE sealed LIKE $1",
+                    "SELECT COUNT(*) FROM patient_profiles WHERE sealed LIKE $1",
+                    "SELECT COUNT(*) FROM research_projects WHERE secret LIKE $1",
+                    "SELECT COUNT(*) FROM research_exports WHERE sealed LIKE $1",
                 ] {
                     let count: i64 = sqlx::query_scalar(query).bind(&pattern).fetch_one(&self.pool).await?;
                     total += u64::try_from(count).unwrap_or(0);
@@ -856,10 +859,25 @@ macro_rules! data_store {
                     ] {
                         sqlx::query(sql).bind(user.0).bind(at).execute(&mut *tx).await?;
                     }
-                    sqlx::query("DELETE FROM notifications WHERE user_id = $1")
-                        .bind(user.0)
-                        .execute(&mut *tx)
-                        .await?;
+                    // The profile (demographics) goes; research consent becomes opted out.
+                    for sql in [
+                        "DELETE FROM notifications WHERE user_id = $1",
+                        "DELETE FROM patient_profiles WHERE patient_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(user.0).execute(&mut *tx).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO research_consents (seq, patient_id, purpose, category, opted_in, changed_at) \
+                         SELECT m.top + ROW_NUMBER() OVER (ORDER BY c.purpose, c.category), \
+                         c.patient_id, c.purpose, c.category, FALSE, $2 \
+                         FROM (SELECT DISTINCT patient_id, purpose, category FROM research_consents \
+                         WHERE patient_id = $1) c \
+                         CROSS JOIN (SELECT COALESCE(MAX(seq), 0) AS top FROM research_consents) m",
+                    )
+                    .bind(user.0)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
                     Ok(())
                 }
                 W::InsertNotification(n) => {
@@ -930,6 +948,7 @@ macro_rules! data_store {
                     .await?;
                     Ok(())
                 }
+                W::Research(write) => apply_research_write(tx, write).await,
                 W::ResolveAlert { id, at } => {
                     let updated = sqlx::query(
                         "UPDATE cdss_alerts SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL",
