@@ -236,11 +236,11 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::research::decide_project))
         .routes(routes!(routes::research::count_cohort))
         .routes(routes!(
-            routes::research::start_export,
-            routes::research::list_exports
+            routes::research::start_research_export,
+            routes::research::list_research_exports
         ))
-        .routes(routes!(routes::research::export_status))
-        .routes(routes!(routes::research::download_export))
+        .routes(routes!(routes::research::research_export_status))
+        .routes(routes!(routes::research::download_research_export))
         .routes(routes!(
             routes::consents::grant_consent,
             routes::consents::list_consents

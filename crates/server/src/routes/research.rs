@@ -481,7 +481,7 @@ impl From<ResearchExport> for ResearchExportView {
     params(("id" = Uuid, Path)), request_body = ExportBody, security(("bearer" = [])),
     responses((status = 202, body = ResearchExportView), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn start_export(
+pub async fn start_research_export(
     State(app): State<App>,
     AuthUser(actor): AuthUser,
     Path(id): Path<Uuid>,
@@ -504,7 +504,7 @@ pub async fn start_export(
 #[utoipa::path(get, path = "/api/v1/research/projects/{id}/exports", tag = "research",
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = Vec<ResearchExportView>), (status = 404, body = ErrorEnvelope)))]
-pub async fn list_exports(
+pub async fn list_research_exports(
     State(app): State<App>,
     AuthUser(actor): AuthUser,
     Path(id): Path<Uuid>,
@@ -517,7 +517,7 @@ pub async fn list_exports(
 #[utoipa::path(get, path = "/api/v1/research/exports/{id}", tag = "research",
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, body = ResearchExportView), (status = 404, body = ErrorEnvelope)))]
-pub async fn export_status(
+pub async fn research_export_status(
     State(app): State<App>,
     AuthUser(actor): AuthUser,
     Path(id): Path<Uuid>,
@@ -532,7 +532,7 @@ pub async fn export_status(
     params(("id" = Uuid, Path)), security(("bearer" = [])),
     responses((status = 200, description = "The CSV or NDJSON file", content_type = "text/csv"),
         (status = 404, body = ErrorEnvelope), (status = 409, description = "not done yet", body = ErrorEnvelope)))]
-pub async fn download_export(
+pub async fn download_research_export(
     State(app): State<App>,
     AuthUser(actor): AuthUser,
     Path(id): Path<Uuid>,
