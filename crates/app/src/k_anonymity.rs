@@ -268,6 +268,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn every_output_group_holds_k(
+            people in proptest::collection::vec((0i32..110, 0usize..4, 0usize..40, 0i64..800), 0..60),
+            k in 2u32..8,
+        ) {
+            let sexes = [Sex::Female, Sex::Male, Sex::Other, Sex::Unknown];
+            let rows: Vec<QuasiIdentifiers> = people
+                .iter()
+                .map(|&(age, sex, region, day)| QuasiIdentifiers {
+                    age: Some(age),
+                    sex: Some(sexes[sex]),
+                    region: Some(RegionCode::parse(&format!("{:02}{:02}{:02}", 11 + region % 3, region % 5, region)).unwrap()),
+                    index_date: date!(2025 - 01 - 01).checked_add(time::Duration::days(day)),
+                })
+                .collect();
+            let (out, report) = anonymise(&rows, k);
+            proptest::prop_assert_eq!(out.len(), rows.len());
+            proptest::prop_assert!(groups_hold_k(&out, k as usize));
+            proptest::prop_assert_eq!(out.iter().filter(|r| r.is_none()).count(), report.rows_suppressed);
+        }
+    }
+
     #[test]
     fn fewer_rows_than_k_are_all_suppressed() {
         let rows = vec![row(41, Sex::Female, "330106", date!(2026 - 03 - 04)); 3];

@@ -133,6 +133,22 @@ async fn patient(app: &App, n: usize, female: bool, diagnosis: &str) -> Person {
     )
     .await
     .unwrap();
+    let vitals = format!(
+        r#"{{"observations":[{{"code":"heart_rate","value":{},"unit":"/min"}}]}}"#,
+        105 + n
+    );
+    app.create_record(
+        &me,
+        RecordUpload {
+            patient: None,
+            category: Some("vital-signs".into()),
+            content_type: "application/json".into(),
+            purpose: None,
+            content: vitals.into_bytes(),
+        },
+    )
+    .await
+    .unwrap();
     Person {
         actor: me,
         phi: vec![name.to_owned(), phone, card],
@@ -639,6 +655,37 @@ async fn counts_cover_consenting_patients_only(backend: TestBackend) {
         first.queries_left,
         "every question spends budget"
     );
+    // Observation ranges (codes compared without case) and dates.
+    let fast = |min, max| CohortCriteria {
+        observations: vec![meditrustal_app::ObservationRange {
+            code: "HEART_RATE".into(),
+            min,
+            max,
+        }],
+        ..CohortCriteria::default()
+    };
+    assert!(
+        count(fast(Some(100.0), None))
+            .await
+            .unwrap()
+            .count
+            .is_some()
+    );
+    assert_eq!(count(fast(None, Some(100.0))).await.unwrap().display, "<5");
+    assert_eq!(
+        count(fast(Some(200.0), Some(300.0))).await.unwrap().display,
+        "<5"
+    );
+    let later = CohortCriteria {
+        from: Some(date!(2030 - 01 - 01)),
+        ..CohortCriteria::default()
+    };
+    assert_eq!(count(later).await.unwrap().display, "<5");
+    let recent = CohortCriteria {
+        from: Some(date!(2020 - 01 - 01)),
+        ..CohortCriteria::default()
+    };
+    assert!(count(recent).await.unwrap().count.is_some());
     // Ages are on the period's end: everyone is 50 by 2030-12-31.
     let old = CohortCriteria {
         age_min: Some(60),
@@ -682,6 +729,30 @@ async fn counts_cover_consenting_patients_only(backend: TestBackend) {
     for who in [&w.admin, &w.consenting[0].actor] {
         assert!(count_by(&w, who, project).await.is_err());
     }
+    // An erased account leaves the population at once: its profile goes, and it is opted
+    // out of research.
+    let erased = &w.consenting[5].actor;
+    w.app
+        .erase_account(erased, erased.user_id, None)
+        .await
+        .unwrap();
+    assert!(
+        w.app
+            .store()
+            .patient_profile(erased.user_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let choices = w
+        .app
+        .store()
+        .research_consents(Some(erased.user_id), None)
+        .await
+        .unwrap();
+    assert!(!choices.is_empty() && choices.iter().all(|c| !c.opted_in));
+    let five = count(women).await.unwrap();
+    assert_eq!(five.count, Some(5), "five consenting women remain");
 }
 
 async fn count_by(w: &World, who: &Actor, project: Uuid) -> Result<(), AppError> {
