@@ -49,7 +49,9 @@ impl App {
             Resource::Patient(p)
             | Resource::Record { patient: p, .. }
             | Resource::NewRecord { patient: p, .. } => p,
-            Resource::System | Resource::Account(_) => return Err(AppError::Forbidden),
+            Resource::System | Resource::Account(_) | Resource::ResearchProject { .. } => {
+                return Err(AppError::Forbidden);
+            }
         };
         let facts = self.facts(actor, patient).await?;
         self.decide_with(
@@ -89,7 +91,9 @@ impl App {
                     Resource::Patient(p)
                     | Resource::Record { patient: p, .. }
                     | Resource::NewRecord { patient: p, .. } => Some(p),
-                    Resource::System | Resource::Account(_) => None,
+                    Resource::System | Resource::Account(_) | Resource::ResearchProject { .. } => {
+                        None
+                    }
                 };
                 let mut event =
                     AuditEvent::new("access.denied", now, actor, Outcome::Denied(denial))

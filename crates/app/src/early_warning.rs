@@ -118,7 +118,7 @@ pub(crate) fn to_chrono(at: OffsetDateTime) -> DateTime<Utc> {
     DateTime::<Utc>::from_timestamp(secs, sub).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-fn to_time(at: DateTime<Utc>) -> OffsetDateTime {
+pub(crate) fn to_time(at: DateTime<Utc>) -> OffsetDateTime {
     let nanos =
         i128::from(at.timestamp()) * 1_000_000_000 + i128::from(at.timestamp_subsec_nanos());
     OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)

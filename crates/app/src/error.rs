@@ -52,6 +52,9 @@ pub enum AppError {
     /// The chain a write must reach first (mirror mode) did not answer; nothing changed.
     #[error("the blockchain node is unreachable; nothing was changed, try again later")]
     ChainUnavailable(String),
+    /// The research project has asked all the cohort questions it may.
+    #[error("the project's cohort query budget is spent")]
+    QueryBudgetSpent,
     /// Details go to the log only; the client sees a generic message.
     #[error("internal error")]
     Internal(String),

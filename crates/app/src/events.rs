@@ -42,6 +42,10 @@ pub(crate) struct AuditEvent {
     pub model_sha256: Option<String>,
     /// Legal basis code of an erasure (`pipl-art47-…`).
     pub legal_basis: Option<&'static str>,
+    /// A research project.
+    pub project: Option<Uuid>,
+    /// SHA-256 of a research export file, hex.
+    pub export_sha256: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +88,10 @@ struct Entry<'a> {
     model_sha256: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     legal_basis: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<Uuid>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    export_sha256: Option<&'a str>,
 }
 
 impl AuditEvent {
@@ -109,6 +117,8 @@ impl AuditEvent {
             alert: None,
             model_sha256: None,
             legal_basis: None,
+            project: None,
+            export_sha256: None,
         }
     }
 
@@ -130,6 +140,8 @@ impl AuditEvent {
             alert: None,
             model_sha256: None,
             legal_basis: None,
+            project: None,
+            export_sha256: None,
         }
     }
 
@@ -184,6 +196,16 @@ impl AuditEvent {
         self
     }
 
+    pub(crate) fn project(mut self, id: Uuid) -> AuditEvent {
+        self.project = Some(id);
+        self
+    }
+
+    pub(crate) fn export_sha256(mut self, sha256: String) -> AuditEvent {
+        self.export_sha256 = Some(sha256);
+        self
+    }
+
     pub(crate) fn legal_basis(mut self, basis: &'static str) -> AuditEvent {
         self.legal_basis = Some(basis);
         self
@@ -224,6 +246,8 @@ impl AuditEvent {
             band: self.alert.as_ref().map(|(_, _, band)| band.as_str()),
             model_sha256: self.model_sha256.as_deref(),
             legal_basis: self.legal_basis,
+            project: self.project,
+            export_sha256: self.export_sha256.as_deref(),
         };
         let entry = LedgerEntry::from_event(&entry)
             .map_err(|err| AppError::internal(format!("ledger entry: {err}")))?;

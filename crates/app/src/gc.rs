@@ -137,6 +137,21 @@ impl App {
             })?;
             unreferenced.remove(sealed.object_key.as_str());
         }
+        // And research exports' files.
+        for project in self.store.research_projects(None).await? {
+            for job in self.store.research_exports(project.id).await? {
+                let Some(sealed) = job.sealed else {
+                    continue;
+                };
+                let sealed: SealedRecord = serde_json::from_str(&sealed).map_err(|err| {
+                    AppError::Integrity(format!(
+                        "research export {}: sealed file unreadable ({err}); gc deletes nothing until it is repaired",
+                        job.id
+                    ))
+                })?;
+                unreferenced.remove(sealed.object_key.as_str());
+            }
+        }
         progress.finish(ScanPhase::RecordVersions);
 
         for (object, old_enough) in unreferenced.into_values() {

@@ -70,6 +70,22 @@ pub enum Action {
     ExportData,
     /// Erase every record past its category's retention period.
     RunRetention,
+    /// Read or change one's own demographic profile.
+    ManageProfile,
+    /// Opt in to or out of research, per purpose and data category.
+    ManageResearchConsent,
+    /// See which research exports held one's data.
+    ListResearchParticipation,
+    /// Propose a research project.
+    ProposeResearch,
+    /// Approve or reject a research project.
+    DecideResearch,
+    /// See a research project and its exports.
+    ReadResearchProject,
+    /// Count a cohort of consenting patients (small counts suppressed).
+    QueryCohort,
+    /// Export de-identified, k-anonymous data of consenting patients (and download it).
+    ExportResearch,
 }
 
 /// What the action is about.
@@ -90,6 +106,11 @@ pub enum Resource {
     NewRecord {
         patient: UserId,
         category: RecordCategory,
+    },
+    /// A research project, its cohort and its exports.
+    ResearchProject {
+        owner: UserId,
+        approved: bool,
     },
 }
 
@@ -228,6 +249,22 @@ pub fn decide(
         (A::ExportData, R::Patient(patient)) => {
             allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
         }
+        (
+            A::ManageProfile | A::ManageResearchConsent | A::ListResearchParticipation,
+            R::Patient(patient),
+        ) => allow_if(actor.role == Role::Patient && patient == me, Basis::Owner),
+        (A::ProposeResearch, R::System) => allow_if(actor.role == Role::Researcher, Basis::Role),
+        (A::DecideResearch, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::ReadResearchProject, R::ResearchProject { owner, .. }) => allow_if(
+            actor.role == Role::Admin || (actor.role == Role::Researcher && owner == me),
+            Basis::Role,
+        ),
+        // Researchers only ever get counts and de-identified, k-anonymous exports, and only
+        // for their own approved project.
+        (A::QueryCohort | A::ExportResearch, R::ResearchProject { owner, approved }) => allow_if(
+            actor.role == Role::Researcher && owner == me && approved,
+            Basis::Role,
+        ),
         (A::RequestCorrection, R::Record { patient, .. }) => {
             allow_if(actor.role == Role::Patient && patient == me, Basis::Owner)
         }
@@ -256,7 +293,9 @@ fn decide_clinical(
         Resource::Patient(p)
         | Resource::Record { patient: p, .. }
         | Resource::NewRecord { patient: p, .. } => p,
-        Resource::System | Resource::Account(_) => return Decision::Deny(Denial::Forbidden),
+        Resource::System | Resource::Account(_) | Resource::ResearchProject { .. } => {
+            return Decision::Deny(Denial::Forbidden);
+        }
     };
     match actor.role {
         Role::Patient if patient == actor.user_id => Decision::Allow(Basis::Owner),

@@ -10,6 +10,7 @@ mod consent;
 mod credentials;
 mod did;
 mod record;
+mod research;
 mod validation;
 
 pub use account::{Role, UnknownVariant, UserId, UserStatus};
@@ -17,4 +18,5 @@ pub use consent::{ConsentGrant, ConsentScope, EmergencyGrant, parse_reason};
 pub use credentials::{Email, Password, Username};
 pub use did::Did;
 pub use record::{MediaType, Purpose, RecordCategory, RecordId};
+pub use research::{DataCategory, PatientProfile, RegionCode, ResearchPurpose, Sex};
 pub use validation::ValidationError;

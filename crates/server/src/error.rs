@@ -184,6 +184,9 @@ impl From<AppError> for ApiError {
             }
             AppError::Erased => ApiError::new(S::GONE, "RECORD_ERASED", err.to_string()),
             AppError::LegalHold => ApiError::new(S::CONFLICT, "LEGAL_HOLD", err.to_string()),
+            AppError::QueryBudgetSpent => {
+                ApiError::new(S::TOO_MANY_REQUESTS, "QUERY_BUDGET_SPENT", err.to_string())
+            }
             AppError::Score(score_error) => score_error.into(),
             AppError::Throttled { retry_after } => {
                 let mut api =

@@ -225,6 +225,28 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::rights::export_status))
         .routes(routes!(routes::rights::download_export))
         .routes(routes!(
+            routes::research::get_profile,
+            routes::research::put_profile
+        ))
+        .routes(routes!(
+            routes::research::list_research_consents,
+            routes::research::set_research_consent
+        ))
+        .routes(routes!(routes::research::my_research_exports))
+        .routes(routes!(
+            routes::research::propose_project,
+            routes::research::list_projects
+        ))
+        .routes(routes!(routes::research::get_project))
+        .routes(routes!(routes::research::decide_project))
+        .routes(routes!(routes::research::count_cohort))
+        .routes(routes!(
+            routes::research::start_research_export,
+            routes::research::list_research_exports
+        ))
+        .routes(routes!(routes::research::research_export_status))
+        .routes(routes!(routes::research::download_research_export))
+        .routes(routes!(
             routes::consents::grant_consent,
             routes::consents::list_consents
         ))

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "rights", description = "Data-subject rights (PIPL): erasure by crypto-shredding, legal holds"),
         (name = "cdss", description = "Clinical decision support: published scores with their explanation"),
         (name = "nlp", description = "Chinese clinical text: entities, assertions, codes, measurements, PHI, de-identification, summaries"),
+        (name = "research", description = "Research: profiles, research consent, projects, cohort counts, de-identified k-anonymous exports"),
         (name = "operations", description = "Health and readiness"),
     )
 )]

@@ -181,18 +181,13 @@ macro_rules! data_store {
             }
 
             async fn derived_items_under_kek(&self, kek_id: &str) -> Result<u64, $crate::StoreError> {
-                // Sealed JSON names its KEK as `"kek_id":"<16 hex digits>"`; hex digits are
-                // not LIKE wildcards, so the pattern matches exactly that key.
-                let pattern = format!("%\"kek_id\":\"{kek_id}\"%");
+                let pattern = $crate::sealed_derived::kek_pattern(kek_id);
                 let mut total = 0u64;
-                for query in [
-                    "SELECT COUNT(*) FROM nlp_results WHERE sealed LIKE $1",
-                    "SELECT COUNT(*) FROM observations WHERE sealed LIKE $1",
-                    "SELECT COUNT(*) FROM cdss_alerts WHERE sealed LIKE $1",
-                    "SELECT COUNT(*) FROM correction_requests WHERE proposal LIKE $1",
-                    "SELECT COUNT(*) FROM export_jobs WHERE sealed LIKE $1",
-                ] {
-                    let count: i64 = sqlx::query_scalar(query).bind(&pattern).fetch_one(&self.pool).await?;
+                for table in $crate::DerivedTable::ALL {
+                    let count: i64 = sqlx::query_scalar(&table.count_sql())
+                        .bind(&pattern)
+                        .fetch_one(&self.pool)
+                        .await?;
                     total += u64::try_from(count).unwrap_or(0);
                 }
                 Ok(total)
@@ -206,7 +201,7 @@ macro_rules! data_store {
                 limit: u32,
             ) -> Result<Vec<$crate::DerivedSealed>, $crate::StoreError> {
                 let (id, version) = after.map_or((uuid::Uuid::nil(), -1), |key| (key.id, key.version));
-                let rows = sqlx::query_as::<_, $crate::sealed_derived::DerivedSqlRow>(table.select_sql())
+                let rows = sqlx::query_as::<_, $crate::sealed_derived::DerivedSqlRow>(&table.select_sql())
                     .bind($crate::sealed_derived::SEALED_PATTERN)
                     .bind($crate::sealed_derived::kek_pattern(kek_id))
                     .bind(id)
@@ -229,7 +224,7 @@ macro_rules! data_store {
                 expected: &str,
                 sealed: &str,
             ) -> Result<bool, $crate::StoreError> {
-                let updated = sqlx::query(key.table.replace_sql())
+                let updated = sqlx::query(&key.table.replace_sql())
                     .bind(key.id)
                     .bind(key.version)
                     .bind(expected)
@@ -898,10 +893,25 @@ macro_rules! data_store {
                     ] {
                         sqlx::query(sql).bind(user.0).bind(at).execute(&mut *tx).await?;
                     }
-                    sqlx::query("DELETE FROM notifications WHERE user_id = $1")
-                        .bind(user.0)
-                        .execute(&mut *tx)
-                        .await?;
+                    // The profile (demographics) goes; research consent becomes opted out.
+                    for sql in [
+                        "DELETE FROM notifications WHERE user_id = $1",
+                        "DELETE FROM patient_profiles WHERE patient_id = $1",
+                    ] {
+                        sqlx::query(sql).bind(user.0).execute(&mut *tx).await?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO research_consents (seq, patient_id, purpose, category, opted_in, changed_at) \
+                         SELECT m.top + ROW_NUMBER() OVER (ORDER BY c.purpose, c.category), \
+                         c.patient_id, c.purpose, c.category, FALSE, $2 \
+                         FROM (SELECT DISTINCT patient_id, purpose, category FROM research_consents \
+                         WHERE patient_id = $1) c \
+                         CROSS JOIN (SELECT COALESCE(MAX(seq), 0) AS top FROM research_consents) m",
+                    )
+                    .bind(user.0)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
                     Ok(())
                 }
                 W::InsertNotification(n) => {
@@ -972,6 +982,7 @@ macro_rules! data_store {
                     .await?;
                     Ok(())
                 }
+                W::Research(write) => apply_research_write(tx, write).await,
                 W::ResolveAlert { id, at } => {
                     let updated = sqlx::query(
                         "UPDATE cdss_alerts SET resolved_at = $2 WHERE id = $1 AND resolved_at IS NULL",

@@ -84,6 +84,8 @@ pub enum Write {
         user: UserId,
         at: OffsetDateTime,
     },
+    /// Profiles, research projects, research consent and research exports.
+    Research(crate::ResearchWrite),
 }
 
 /// A ledger entry to append: its canonical bytes, and index columns for audit queries (kept

@@ -14,6 +14,7 @@ mod group_commit;
 mod ledger;
 mod postgres;
 mod records;
+mod research;
 mod rows;
 mod sealed_derived;
 pub mod snapshot;
@@ -41,6 +42,10 @@ pub use records::{
     Erasure, ExportJob, ExportStatus, LegalHold, NewRecord, NewRecordVersion, Notification,
     RecordFilter, RecordMeta, RecordVersion,
 };
+pub use research::{
+    ProjectStatus, ResearchConsent, ResearchExport, ResearchParticipation, ResearchProject,
+    ResearchStore, ResearchWrite,
+};
 pub use rows::{NewRefreshToken, NewUser, RefreshToken, TokenRotation, User};
 pub use sealed_derived::{DerivedKey, DerivedSealed, DerivedTable};
 pub use sqlite::SqliteStore;
@@ -60,9 +65,15 @@ pub struct Page {
 }
 
 /// Everything the application persists. One trait per area; a backend implements all.
-pub trait Store: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore {}
+pub trait Store:
+    AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + ResearchStore
+{
+}
 
-impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore> Store for T {}
+impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + ResearchStore> Store
+    for T
+{
+}
 
 /// Reads of records, consents, access requests, emergencies and notifications. Every write
 /// of these goes through [`LedgerStore::commit`], so it is audited in the same transaction.

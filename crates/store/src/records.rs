@@ -207,7 +207,7 @@ impl ExportStatus {
         }
     }
 
-    fn parse(value: &str) -> Option<Self> {
+    pub(crate) fn parse(value: &str) -> Option<Self> {
         [Self::Pending, Self::Running, Self::Done, Self::Failed]
             .into_iter()
             .find(|s| s.as_str() == value)

@@ -18,91 +18,114 @@ pub enum DerivedTable {
     CorrectionProposals,
     /// Finished export archives (`SealedRecord`).
     ExportArchives,
+    /// Patients' demographic profiles (`SealedBlob`).
+    PatientProfiles,
+    /// Research projects' pseudonymisation keys (`SealedBlob`).
+    ResearchProjectKeys,
+    /// Finished research export files (`SealedRecord`).
+    ResearchExportFiles,
+}
+
+/// Where a table keeps its item: the table, its key columns (a second one only for NLP
+/// results, keyed by record id and version) and the column with the sealed text.
+struct Columns {
+    table: &'static str,
+    id: &'static str,
+    version: Option<&'static str>,
+    sealed: &'static str,
 }
 
 impl DerivedTable {
-    pub const ALL: [DerivedTable; 5] = [
+    pub const ALL: [DerivedTable; 8] = [
         DerivedTable::NlpResults,
         DerivedTable::Observations,
         DerivedTable::Alerts,
         DerivedTable::CorrectionProposals,
         DerivedTable::ExportArchives,
+        DerivedTable::PatientProfiles,
+        DerivedTable::ResearchProjectKeys,
+        DerivedTable::ResearchExportFiles,
     ];
 
     /// Whether the item is a `SealedRecord` (else a `SealedBlob`).
     pub fn holds_records(self) -> bool {
         matches!(
             self,
-            DerivedTable::CorrectionProposals | DerivedTable::ExportArchives
+            DerivedTable::CorrectionProposals
+                | DerivedTable::ExportArchives
+                | DerivedTable::ResearchExportFiles
         )
     }
 
     pub fn name(self) -> &'static str {
+        self.columns().table
+    }
+
+    fn columns(self) -> Columns {
+        let plain = |table, sealed| Columns {
+            table,
+            id: "id",
+            version: None,
+            sealed,
+        };
         match self {
-            DerivedTable::NlpResults => "nlp_results",
-            DerivedTable::Observations => "observations",
-            DerivedTable::Alerts => "cdss_alerts",
-            DerivedTable::CorrectionProposals => "correction_requests",
-            DerivedTable::ExportArchives => "export_jobs",
+            DerivedTable::NlpResults => Columns {
+                table: "nlp_results",
+                id: "record_id",
+                version: Some("version"),
+                sealed: "sealed",
+            },
+            DerivedTable::Observations => plain("observations", "sealed"),
+            DerivedTable::Alerts => plain("cdss_alerts", "sealed"),
+            DerivedTable::CorrectionProposals => plain("correction_requests", "proposal"),
+            DerivedTable::ExportArchives => plain("export_jobs", "sealed"),
+            DerivedTable::PatientProfiles => Columns {
+                id: "patient_id",
+                ..plain("patient_profiles", "sealed")
+            },
+            DerivedTable::ResearchProjectKeys => plain("research_projects", "secret"),
+            DerivedTable::ResearchExportFiles => plain("research_exports", "sealed"),
         }
+    }
+
+    /// How many items name the KEK matched by `$1` (a [`kek_pattern`]).
+    pub(crate) fn count_sql(self) -> String {
+        let Columns { table, sealed, .. } = self.columns();
+        format!("SELECT COUNT(*) FROM {table} WHERE {sealed} LIKE $1")
     }
 
     /// Items whose sealed text names a KEK but not `$2`'s, after the key ($3, $4), in key
-    /// order, at most $5. `$1` is [`SEALED_PATTERN`]. Keys are (id, 0) except for NLP
-    /// results, which are keyed by (record id, version).
-    pub(crate) fn select_sql(self) -> &'static str {
-        match self {
-            DerivedTable::NlpResults => {
-                "SELECT record_id AS id, version, sealed FROM nlp_results \
-                 WHERE sealed LIKE $1 AND sealed NOT LIKE $2 \
-                 AND (record_id > $3 OR (record_id = $3 AND version > $4)) \
-                 ORDER BY record_id, version LIMIT $5"
-            }
-            DerivedTable::Observations => {
-                "SELECT id, CAST(0 AS BIGINT) AS version, sealed FROM observations \
-                 WHERE sealed LIKE $1 AND sealed NOT LIKE $2 \
-                 AND (id > $3 OR (id = $3 AND 0 > $4)) ORDER BY id LIMIT $5"
-            }
-            DerivedTable::Alerts => {
-                "SELECT id, CAST(0 AS BIGINT) AS version, sealed FROM cdss_alerts \
-                 WHERE sealed LIKE $1 AND sealed NOT LIKE $2 \
-                 AND (id > $3 OR (id = $3 AND 0 > $4)) ORDER BY id LIMIT $5"
-            }
-            DerivedTable::CorrectionProposals => {
-                "SELECT id, CAST(0 AS BIGINT) AS version, proposal AS sealed \
-                 FROM correction_requests \
-                 WHERE proposal LIKE $1 AND proposal NOT LIKE $2 \
-                 AND (id > $3 OR (id = $3 AND 0 > $4)) ORDER BY id LIMIT $5"
-            }
-            DerivedTable::ExportArchives => {
-                "SELECT id, CAST(0 AS BIGINT) AS version, sealed FROM export_jobs \
-                 WHERE sealed LIKE $1 AND sealed NOT LIKE $2 \
-                 AND (id > $3 OR (id = $3 AND 0 > $4)) ORDER BY id LIMIT $5"
-            }
-        }
+    /// order, at most $5. `$1` is [`SEALED_PATTERN`]. The version is 0 where a table has
+    /// no second key column.
+    pub(crate) fn select_sql(self) -> String {
+        let Columns {
+            table,
+            id,
+            version,
+            sealed,
+        } = self.columns();
+        let version = version.unwrap_or("CAST(0 AS BIGINT)");
+        format!(
+            "SELECT {id} AS id, {version} AS version, {sealed} AS sealed FROM {table} \
+             WHERE {sealed} LIKE $1 AND {sealed} NOT LIKE $2 \
+             AND ({id} > $3 OR ({id} = $3 AND {version} > $4)) \
+             ORDER BY {id}, {version} LIMIT $5"
+        )
     }
 
     /// Sets the sealed text to $4 where the key is ($1, $2) and the text still is $3.
-    pub(crate) fn replace_sql(self) -> &'static str {
-        match self {
-            DerivedTable::NlpResults => {
-                "UPDATE nlp_results SET sealed = $4 \
-                 WHERE record_id = $1 AND version = $2 AND sealed = $3"
-            }
-            DerivedTable::Observations => {
-                "UPDATE observations SET sealed = $4 WHERE id = $1 AND 0 = $2 AND sealed = $3"
-            }
-            DerivedTable::Alerts => {
-                "UPDATE cdss_alerts SET sealed = $4 WHERE id = $1 AND 0 = $2 AND sealed = $3"
-            }
-            DerivedTable::CorrectionProposals => {
-                "UPDATE correction_requests SET proposal = $4 \
-                 WHERE id = $1 AND 0 = $2 AND proposal = $3"
-            }
-            DerivedTable::ExportArchives => {
-                "UPDATE export_jobs SET sealed = $4 WHERE id = $1 AND 0 = $2 AND sealed = $3"
-            }
-        }
+    pub(crate) fn replace_sql(self) -> String {
+        let Columns {
+            table,
+            id,
+            version,
+            sealed,
+        } = self.columns();
+        let version = version.unwrap_or("0");
+        format!(
+            "UPDATE {table} SET {sealed} = $4 \
+             WHERE {id} = $1 AND {version} = $2 AND {sealed} = $3"
+        )
     }
 }
 

@@ -604,3 +604,84 @@ fn data_subject_rights_matrix() {
         Decision::Deny(Denial::Forbidden)
     );
 }
+
+/// Research: an independent statement of who may do what, over every role, project owner
+/// and approval state; research actions on records or patients are never allowed to
+/// anyone but the patient's own profile and consent.
+#[test]
+fn research_actions_follow_their_own_matrix() {
+    let context = Context::bare(now());
+    let research_actions = [
+        Action::ProposeResearch,
+        Action::DecideResearch,
+        Action::ReadResearchProject,
+        Action::QueryCohort,
+        Action::ExportResearch,
+    ];
+    for role in Role::ALL {
+        let me = actor(role);
+        let someone = UserId(Uuid::new_v4());
+        for own in [true, false] {
+            for approved in [true, false] {
+                let owner = if own { me.user_id } else { someone };
+                let project = Resource::ResearchProject { owner, approved };
+                for action in research_actions {
+                    let expected = match action {
+                        Action::ReadResearchProject => {
+                            role == Role::Admin || (role == Role::Researcher && own)
+                        }
+                        Action::QueryCohort | Action::ExportResearch => {
+                            role == Role::Researcher && own && approved
+                        }
+                        _ => false,
+                    };
+                    let allowed =
+                        matches!(decide(&me, action, project, &context), Decision::Allow(_));
+                    assert_eq!(
+                        allowed, expected,
+                        "{role:?} {action:?} own={own} approved={approved}"
+                    );
+                }
+            }
+        }
+        let system = |action| {
+            matches!(
+                decide(&me, action, Resource::System, &context),
+                Decision::Allow(_)
+            )
+        };
+        assert_eq!(system(Action::ProposeResearch), role == Role::Researcher);
+        assert_eq!(system(Action::DecideResearch), role == Role::Admin);
+        for action in [
+            Action::ManageProfile,
+            Action::ManageResearchConsent,
+            Action::ListResearchParticipation,
+        ] {
+            let mine = matches!(
+                decide(&me, action, Resource::Patient(me.user_id), &context),
+                Decision::Allow(_)
+            );
+            assert_eq!(mine, role == Role::Patient, "{role:?} {action:?}");
+            assert!(matches!(
+                decide(&me, action, Resource::Patient(someone), &context),
+                Decision::Deny(_)
+            ));
+        }
+        // A research project never opens a record or a patient's data.
+        for action in [
+            Action::ReadRecord,
+            Action::ListRecords,
+            Action::ReadDerived,
+            Action::ExportData,
+        ] {
+            let project = Resource::ResearchProject {
+                owner: me.user_id,
+                approved: true,
+            };
+            assert!(matches!(
+                decide(&me, action, project, &context),
+                Decision::Deny(_)
+            ));
+        }
+    }
+}

@@ -9,6 +9,7 @@ pub mod health;
 pub mod me;
 pub mod nlp;
 pub mod records;
+pub mod research;
 pub mod rights;
 
 use meditrustal_domain::{Did, Role, UserStatus};

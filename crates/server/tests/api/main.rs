@@ -15,4 +15,5 @@ mod early_warning;
 mod nlp;
 mod operations;
 mod records;
+mod research;
 mod rights;
