@@ -16,3 +16,4 @@ mod nlp;
 mod operations;
 mod records;
 mod rights;
+mod web_ui;

@@ -1,0 +1,58 @@
+// The consent story through the UI, with two browsers side by side: the patient writes a note
+// and grants the doctor notes for treatment; the doctor reads it; the patient revokes; the
+// doctor's next read is refused; the patient's audit trail shows the refusal, every event
+// verified against the ledger in the browser.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { DEMO, close, launch, newPage, signIn } from "./browser.mjs";
+
+before(launch);
+after(close);
+
+test("patient grants, doctor reads, patient revokes, doctor is refused, audit shows it", async () => {
+  const note = `复诊记录 ${Date.now()}：头痛2天，否认发热。诊断：偏头痛。`;
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+
+  // The patient uploads a note through the form.
+  await patient.getByRole("navigation", { name: "主导航" }).getByRole("link", { name: "上传病历" }).click();
+  await patient.getByLabel("记录内容").fill(note);
+  await patient.getByRole("button", { name: "上传" }).click();
+  await patient.getByTestId("record-text").filter({ hasText: "头痛" }).waitFor();
+
+  // Grants dr.wang clinical notes for treatment (the form's default scope and purpose).
+  await patient.getByRole("link", { name: "授权管理" }).click();
+  await patient.getByLabel("医生", { exact: true }).fill("dr.wang");
+  await patient.getByRole("button", { name: "授权", exact: true }).click();
+  const noteConsent = patient.locator('tr[data-state="active"]').filter({ hasText: "门诊/病程记录" });
+  await noteConsent.waitFor();
+
+  // The doctor opens the patient's chart and reads the newest note.
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: /打开病历/ }).first().click();
+  const newestNote = doctor.locator('tr[data-category="clinical-note"]').first();
+  await newestNote.getByRole("button", { name: /阅读/ }).click();
+  await doctor.getByTestId("record-text").filter({ hasText: "头痛" }).waitFor();
+
+  // The patient revokes that consent.
+  await noteConsent.getByRole("button", { name: /撤销/ }).click();
+  await patient.getByRole("button", { name: "确认撤销" }).click();
+  await patient.locator('tr[data-state="revoked"]').filter({ hasText: "门诊/病程记录" }).waitFor();
+  assert.equal(await noteConsent.count(), 0);
+
+  // The doctor's next read is refused, and nothing of the note is shown.
+  await newestNote.getByRole("button", { name: /阅读/ }).click();
+  await doctor.getByRole("alert").filter({ hasText: "访问被拒绝" }).waitFor();
+  assert.equal(await doctor.getByTestId("record-text").count(), 0);
+
+  // The patient's audit trail shows the refused read, verified against the ledger.
+  await patient.getByRole("link", { name: "审计记录" }).click();
+  const refused = patient.locator('tr[data-kind="access.denied"][data-outcome="denied"]');
+  await refused.first().waitFor();
+  assert.match(await refused.first().innerText(), /dr\.wang/);
+  await refused.first().locator('[data-verified="true"]').waitFor();
+  await patient.locator('tr[data-kind="consent.revoked"] [data-verified="true"]').first().waitFor();
+  assert.equal(await patient.locator('[data-verified="false"]').count(), 0);
+});

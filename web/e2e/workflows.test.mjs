@@ -1,0 +1,79 @@
+// The rest of the portals, on the demo data: break-glass and its notification, approving an
+// access request, the admin's status and audit search, the researcher's placeholder.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { DEMO, close, launch, newPage, signIn } from "./browser.mjs";
+
+before(launch);
+after(close);
+
+test("break-glass needs a reason, and is notified to the patient and audited", async () => {
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: /打开病历/ }).first().click();
+  await doctor.locator('tr[data-category="lab-report"]').first().waitFor();
+
+  await doctor.getByRole("button", { name: "紧急访问（破窗）" }).click();
+  const dialog = doctor.getByRole("dialog");
+  await dialog.getByRole("button", { name: "确认紧急访问" }).click();
+  await dialog.getByText("请填写理由").waitFor();
+  await dialog.getByLabel("理由").fill("患者昏迷送急诊，需要查看既往病史");
+  await dialog.getByRole("button", { name: "确认紧急访问" }).click();
+  await doctor.getByText("紧急访问已启用").waitFor();
+
+  assert.equal(await doctor.getByRole("button", { name: "紧急访问（破窗）" }).count(), 0);
+
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+  await patient.getByRole("link", { name: "通知" }).click();
+  await patient.getByText("有医生对您的病历启用了紧急访问").first().waitFor();
+  await patient.getByRole("link", { name: "审计记录" }).click();
+  await patient.locator('tr[data-kind="access.emergency"] [data-verified="true"]').first().waitFor();
+});
+
+test("the patient approves the doctor's access request", async () => {
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+  await patient.getByRole("link", { name: "访问申请" }).click();
+  const pending = patient.getByRole("row").filter({ hasText: "复诊需要查看既往门诊记录" });
+  await pending.getByRole("button", { name: "同意" }).click();
+  await pending.getByText("已同意").waitFor();
+  await patient.getByRole("link", { name: "授权管理" }).click();
+  await patient.locator('tr[data-state="active"]').filter({ hasText: "全部病历" }).waitFor();
+
+  // With a consent for everything the doctor's chart lists the notes, their problems and
+  // the risk scores.
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: /打开病历/ }).first().click();
+  await doctor.locator('tr[data-category="clinical-note"]').first().waitFor();
+  const problems = doctor.getByRole("region", { name: "问题列表" });
+  await problems.getByText(/社区获得性肺炎/).waitFor();
+  const risk = doctor.getByRole("region", { name: "风险评分" });
+  await risk.getByText(/NEWS2/).waitFor();
+});
+
+test("the admin sees the system status and finds events in the audit", async () => {
+  const admin = await newPage();
+  await signIn(admin, DEMO.admin);
+  await admin.getByRole("link", { name: "系统状态" }).click();
+  await admin.getByRole("row", { name: /数据库/ }).getByText("正常").waitFor();
+  await admin.waitForFunction(() => Number(document.querySelector('[data-testid="ledger-size"]')?.textContent) > 0);
+
+  await admin.getByRole("link", { name: "审计查询" }).click();
+  await admin.locator("tr[data-kind]").first().waitFor();
+  await admin.getByLabel("按事件、用户或结果筛选").fill("consent.granted");
+  await admin.locator('tr[data-kind="consent.granted"]').first().waitFor();
+  assert.equal(await admin.locator('tr[data-kind]:not([data-kind="consent.granted"])').count(), 0);
+
+  await admin.getByRole("link", { name: "用户", exact: true }).click();
+  await admin.getByRole("cell", { name: "patient.li", exact: true }).waitFor();
+});
+
+test("the researcher is told that research is not available yet", async () => {
+  const researcher = await newPage();
+  await signIn(researcher, DEMO.researcher);
+  await researcher.getByText("科研功能尚未在此服务器上开放").waitFor();
+  assert.equal(await researcher.getByRole("button", { name: "构建队列" }).isDisabled(), true);
+});
