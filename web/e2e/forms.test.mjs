@@ -43,6 +43,21 @@ test("empty required fields show field errors and send nothing", async () => {
   await page.getByLabel("FHIR 资源（JSON）").fill("{not json");
   await page.getByRole("button", { name: "上传" }).click();
   await page.getByText("不是有效的 JSON").waitFor();
+  await page.getByLabel("FHIR 资源（JSON）").fill('{"status": "final"}');
+  await page.getByRole("button", { name: "上传" }).click();
+  await page.getByText("FHIR 资源必须包含 resourceType").waitFor();
+
+  // Once valid, the resource is stored and shown.
+  const observation = {
+    resourceType: "Observation",
+    status: "final",
+    code: { coding: [{ system: "http://loinc.org", code: "8310-5", display: "Body temperature" }] },
+    valueQuantity: { value: 37.2, unit: "Cel", system: "http://unitsofmeasure.org", code: "Cel" },
+  };
+  await page.getByLabel("FHIR 资源（JSON）").fill(JSON.stringify(observation));
+  await page.getByRole("button", { name: "上传" }).click();
+  await page.getByRole("heading", { level: 1, name: "FHIR 资源" }).waitFor();
+  await page.getByTestId("record-text").filter({ hasText: '"resourceType": "Observation"' }).waitFor();
 });
 
 test("the language switch changes the UI to English and back, and is remembered", async () => {

@@ -71,6 +71,63 @@ test("the admin sees the system status and finds events in the audit", async () 
   await admin.getByRole("cell", { name: "patient.li", exact: true }).waitFor();
 });
 
+test("a doctor allowed to write adds a note, and uploaded vital signs become trend charts", async () => {
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+  await patient.getByRole("link", { name: "上传病历" }).click();
+  await patient.getByRole("radio", { name: "文件" }).check();
+  await patient.getByLabel("类别").click();
+  await patient.getByRole("option", { name: "生命体征" }).click();
+  const observations = [36.8, 37.9, 38.6].map((temp, hour) => [
+    { code: "temp_c", value: temp, unit: "Cel", time: `2026-12-04T0${hour + 6}:00:00Z` },
+    { code: "pulse_bpm", value: 88 + hour * 10, unit: "/min", time: `2026-12-04T0${hour + 6}:00:00Z` },
+  ]);
+  await patient.getByLabel("选择文件").setInputFiles({
+    name: "vitals.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify({ observations: observations.flat() })),
+  });
+  await patient.getByRole("button", { name: "上传" }).click();
+  await patient.getByTestId("record-text").filter({ hasText: "temp_c" }).waitFor();
+
+  await patient.getByRole("link", { name: "授权管理" }).click();
+  await patient.getByLabel("医生", { exact: true }).fill("dr.wang");
+  await patient.getByRole("checkbox", { name: "允许医生添加记录" }).check();
+  await patient.getByRole("button", { name: "授权", exact: true }).click();
+  await patient.locator('tr[data-state="active"]').filter({ hasText: "门诊/病程记录" }).waitFor();
+
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: /打开病历/ }).first().click();
+  const vitals = doctor.getByRole("region", { name: "生命体征趋势" });
+  await vitals.getByRole("img", { name: /temp_c: 36.8, 37.9, 38.6/ }).waitFor();
+
+  const notesBefore = await doctor.locator('tr[data-category="clinical-note"]').count();
+  const writeNote = doctor.getByRole("region", { name: "书写病程记录" });
+  await writeNote.getByRole("button", { name: "上传" }).click();
+  await writeNote.getByText("请输入内容").waitFor();
+  await writeNote.getByLabel("记录内容").fill("病程记录：体温下降，咳嗽减轻，继续口服阿莫西林。");
+  await writeNote.getByRole("button", { name: "上传" }).click();
+  await doctor.waitForFunction(
+    (before) => document.querySelectorAll('tr[data-category="clinical-note"]').length > before,
+    notesBefore,
+  );
+});
+
+test("the doctor's access request form checks its fields and sends the request", async () => {
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: "申请访问" }).first().click();
+  await doctor.getByRole("button", { name: "提交申请" }).click();
+  await doctor.getByText("请输入患者用户名").waitFor();
+  await doctor.getByText("请填写理由").waitFor();
+  await doctor.getByLabel("患者用户名").fill("patient.li");
+  await doctor.getByLabel("理由").fill("会诊需要查看检验结果");
+  await doctor.getByRole("button", { name: "提交申请" }).click();
+  await doctor.getByText("申请已提交").waitFor();
+  await doctor.getByRole("row").filter({ hasText: "会诊需要查看检验结果" }).getByText("待处理").waitFor();
+});
+
 test("the researcher is told that research is not available yet", async () => {
   const researcher = await newPage();
   await signIn(researcher, DEMO.researcher);
