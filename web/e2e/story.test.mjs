@@ -56,3 +56,34 @@ test("patient grants, doctor reads, patient revokes, doctor is refused, audit sh
   await patient.locator('tr[data-kind="consent.revoked"] [data-verified="true"]').first().waitFor();
   assert.equal(await patient.locator('[data-verified="false"]').count(), 0);
 });
+
+test("the audit trail marks a changed event, or a badly signed tree head, as not verified", async () => {
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+
+  // The server's answer altered on the way: one event claims another actor.
+  await patient.route("**/api/v1/audit?*", async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    body.events[0].entry.actor = "did:meditrustal:00000000000000000000000000000000";
+    await route.fulfill({ response, json: body });
+  });
+  await patient.getByRole("link", { name: "审计记录" }).click();
+  const rows = patient.locator("tr[data-kind]");
+  await rows.first().locator('[data-verified="false"]').waitFor();
+  await rows.nth(1).locator('[data-verified="true"]').waitFor();
+
+  // A tree head whose signature does not match: nothing is verified.
+  const forged = await newPage();
+  await signIn(forged, DEMO.patient);
+  await forged.route("**/api/v1/ledger/head", async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    const last = body.tree_head.signature.at(-1) === "0" ? "1" : "0";
+    body.tree_head.signature = body.tree_head.signature.slice(0, -1) + last;
+    await route.fulfill({ response, json: body });
+  });
+  await forged.getByRole("link", { name: "审计记录" }).click();
+  await forged.locator('tr[data-kind] [data-verified="false"]').first().waitFor();
+  assert.equal(await forged.locator('[data-verified="true"]').count(), 0);
+});

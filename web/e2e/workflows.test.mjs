@@ -92,6 +92,7 @@ test("a doctor allowed to write adds a note, and uploaded vital signs become tre
 
   await patient.getByRole("link", { name: "授权管理" }).click();
   await patient.getByLabel("医生", { exact: true }).fill("dr.wang");
+  await patient.getByRole("checkbox", { name: "生命体征" }).check();
   await patient.getByRole("checkbox", { name: "允许医生添加记录" }).check();
   await patient.getByRole("button", { name: "授权", exact: true }).click();
   await patient.locator('tr[data-state="active"]').filter({ hasText: "门诊/病程记录" }).waitFor();

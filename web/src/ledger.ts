@@ -1,7 +1,9 @@
 // Checks, in the browser, that an audit event is in the ledger: the event's canonical JSON is
-// hashed to its leaf (RFC 9162: SHA-256(0x00 ‖ entry)) and the server's inclusion proof must
-// lead from that leaf to the root of the current signed tree head.
+// hashed to its leaf (RFC 9162: SHA-256(0x00 ‖ entry)), the server's inclusion proof must
+// lead from that leaf to the root of the current tree head, and that head's Ed25519
+// signature must verify under the ledger's public key.
 
+import { ed25519 } from "@noble/curves/ed25519";
 import { sha256 } from "@noble/hashes/sha2";
 import { bytesToHex, hexToBytes, utf8ToBytes } from "@noble/hashes/utils";
 
@@ -67,4 +69,31 @@ export function verifyInclusion(
     sn = Math.floor(sn / 2);
   }
   return sn === 0 && bytesToHex(r) === rootHex.toLowerCase();
+}
+
+export interface SignedHead {
+  tree_size: number;
+  root: string;
+  timestamp_ms: number;
+  signature: string;
+}
+
+const HEAD_DOMAIN = utf8ToBytes("meditrustal-tree-head-v1\0");
+
+/**
+ * The 73 signed bytes (crates/ledger/src/tree_head.rs): domain ‖ tree_size (u64 BE) ‖ root ‖
+ * timestamp_ms (u64 BE).
+ */
+export function treeHeadSignatureValid(head: SignedHead, publicKeyHex: string): boolean {
+  const message = new Uint8Array(73);
+  message.set(HEAD_DOMAIN, 0);
+  const view = new DataView(message.buffer);
+  view.setBigUint64(25, BigInt(head.tree_size));
+  message.set(hexToBytes(head.root), 33);
+  view.setBigUint64(65, BigInt(head.timestamp_ms));
+  try {
+    return ed25519.verify(hexToBytes(head.signature), message, hexToBytes(publicKeyHex));
+  } catch {
+    return false;
+  }
 }

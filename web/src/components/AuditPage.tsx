@@ -11,20 +11,20 @@ import Typography from "@mui/material/Typography";
 import { api } from "../api";
 import type { AuditEvent, TreeHead } from "../types";
 import { useI18n } from "../i18n";
-import { canonicalJson, leafHash, verifyInclusion } from "../ledger";
+import { canonicalJson, leafHash, treeHeadSignatureValid, verifyInclusion } from "../ledger";
 import { ErrorAlert, Loading } from "./Feedback";
 import { PageTitle, Section } from "./Page";
 
-function VerifiedMark({ event, head }: { event: AuditEvent; head: TreeHead }) {
+function VerifiedMark({ event, head, signed }: { event: AuditEvent; head: TreeHead; signed: boolean }) {
   const { t } = useI18n();
   const check = useQuery({
-    queryKey: ["inclusion", event.leaf_index, head.tree_size],
+    queryKey: ["inclusion", event.leaf_index, head.tree_size, signed],
     queryFn: async () => {
       const proof = await api<{ path: string[] }>("/api/v1/ledger/proof/inclusion", {
         query: { leaf_index: event.leaf_index, tree_size: head.tree_size },
       });
       const leaf = leafHash(canonicalJson(event.entry));
-      return verifyInclusion(event.leaf_index, head.tree_size, leaf, proof.path, head.root);
+      return signed && verifyInclusion(event.leaf_index, head.tree_size, leaf, proof.path, head.root);
     },
     staleTime: Infinity,
   });
@@ -47,7 +47,10 @@ export function AuditPage({ searchable }: { searchable?: boolean }) {
   });
   const head = useQuery({
     queryKey: ["ledger-head", events.dataUpdatedAt],
-    queryFn: () => api<{ tree_head: TreeHead }>("/api/v1/ledger/head"),
+    queryFn: async () => {
+      const answer = await api<{ tree_head: TreeHead; public_key: string }>("/api/v1/ledger/head");
+      return { ...answer, signed: treeHeadSignatureValid(answer.tree_head, answer.public_key) };
+    },
     enabled: events.isSuccess,
   });
   const needle = filter.trim().toLowerCase();
@@ -103,7 +106,11 @@ export function AuditPage({ searchable }: { searchable?: boolean }) {
                     />
                   </TableCell>
                   <TableCell>
-                    {head.data ? <VerifiedMark event={event} head={head.data.tree_head} /> : "…"}
+                    {head.data ? (
+                      <VerifiedMark event={event} head={head.data.tree_head} signed={head.data.signed} />
+                    ) : (
+                      "…"
+                    )}
                   </TableCell>
                 </TableRow>
               ))}
