@@ -115,6 +115,50 @@ test("a doctor allowed to write adds a note, and uploaded vital signs become tre
   );
 });
 
+test("an alert raised by new vital signs reaches the doctor's open alerts page live", async () => {
+  const patient = await newPage();
+  await signIn(patient, DEMO.patient);
+  await patient.getByRole("link", { name: "授权管理" }).click();
+  await patient.getByLabel("医生", { exact: true }).fill("dr.wang");
+  await patient.getByRole("checkbox", { name: "门诊/病程记录" }).uncheck();
+  await patient.getByRole("checkbox", { name: "生命体征" }).check();
+  await patient.getByRole("button", { name: "授权", exact: true }).click();
+  await patient.locator('tr[data-state="active"]').filter({ hasText: "生命体征" }).first().waitFor();
+
+  const doctor = await newPage();
+  await signIn(doctor, DEMO.doctor);
+  await doctor.getByRole("link", { name: "预警" }).click();
+  await doctor.getByRole("heading", { level: 1, name: "预警" }).waitFor();
+  await doctor.getByRole("status").waitFor({ state: "detached" });
+  const before = await doctor.getByTestId("alert").count();
+
+  await patient.getByRole("link", { name: "上传病历" }).click();
+  await patient.getByRole("radio", { name: "文件" }).check();
+  await patient.getByLabel("类别").click();
+  await patient.getByRole("option", { name: "生命体征" }).click();
+  const time = new Date().toISOString();
+  const observations = [
+    ["resp_rate", 32, "/min"],
+    ["spo2_pct", 86, "%"],
+    ["sbp_mmhg", 82, "mm[Hg]"],
+    ["pulse_bpm", 138, "/min"],
+    ["temp_c", 39.6, "Cel"],
+  ].map(([code, value, unit]) => ({ code, value, unit, time }));
+  await patient.getByLabel("选择文件").setInputFiles({
+    name: "deterioration.json",
+    mimeType: "application/json",
+    buffer: Buffer.from(JSON.stringify({ observations: [...observations, { code: "consciousness", value: "C", time }] })),
+  });
+  await patient.getByRole("button", { name: "上传" }).click();
+  await patient.getByTestId("record-text").filter({ hasText: "resp_rate" }).waitFor();
+
+  // No reload and no navigation on the doctor's side: the stream brings it.
+  await doctor.waitForFunction(
+    (count) => document.querySelectorAll('[data-testid="alert"]').length > count,
+    before,
+  );
+});
+
 test("the doctor's access request form checks its fields and sends the request", async () => {
   const doctor = await newPage();
   await signIn(doctor, DEMO.doctor);

@@ -88,6 +88,7 @@ export interface RequestOptions {
   body?: BodyInit;
   contentType?: string;
   query?: Record<string, string | number | undefined>;
+  signal?: AbortSignal;
 }
 
 function url(path: string, query?: RequestOptions["query"]): string {
@@ -109,7 +110,12 @@ async function send(path: string, options: RequestOptions): Promise<Response> {
   } else if (options.contentType) {
     headers["Content-Type"] = options.contentType;
   }
-  return fetch(url(path, options.query), { method: options.method ?? "GET", headers, body });
+  return fetch(url(path, options.query), {
+    method: options.method ?? "GET",
+    headers,
+    body,
+    signal: options.signal,
+  });
 }
 
 let refreshing: Promise<boolean> | null = null;

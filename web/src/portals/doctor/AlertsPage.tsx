@@ -1,20 +1,64 @@
-import { useQuery } from "@tanstack/react-query";
+import { useCallback, useEffect } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link as RouterLink } from "react-router";
 import Alert from "@mui/material/Alert";
 import Link from "@mui/material/Link";
 import Stack from "@mui/material/Stack";
 import Typography from "@mui/material/Typography";
-import { api } from "../../api";
+import { api, request } from "../../api";
 import type { Alert as AlertView } from "../../types";
 import { useI18n } from "../../i18n";
 import { ErrorAlert, Loading } from "../../components/Feedback";
 import { PageTitle, shortId } from "../../components/Page";
 
-/** How often alerts are re-read: the SSE stream needs a bearer header EventSource cannot send. */
-export const ALERT_REFRESH_MS = 15_000;
+/** A full re-read now and then, in case the stream was down when an alert was raised. */
+export const ALERT_REFRESH_MS = 60_000;
+const RECONNECT_MS = 5_000;
+
+/**
+ * Follows the server-sent alert stream and calls `onAlert` for each alert. EventSource cannot
+ * send a bearer token, so the stream is read with fetch; it reconnects when it drops.
+ */
+function useAlertStream(onAlert: () => void) {
+  useEffect(() => {
+    const controller = new AbortController();
+    const follow = async () => {
+      while (!controller.signal.aborted) {
+        try {
+          const response = await request("/api/v1/cdss/alerts/stream", {
+            query: { purpose: "treatment" },
+            signal: controller.signal,
+          });
+          const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+          let buffer = "";
+          for (;;) {
+            const chunk = await reader?.read();
+            if (!chunk || chunk.done) break;
+            buffer += chunk.value;
+            let end;
+            while ((end = buffer.indexOf("\n\n")) >= 0) {
+              if (/^event: ?alert$/m.test(buffer.slice(0, end))) onAlert();
+              buffer = buffer.slice(end + 2);
+            }
+          }
+        } catch {
+          // Dropped or refused; try again shortly unless the page is gone.
+        }
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_MS));
+      }
+    };
+    void follow();
+    return () => controller.abort();
+  }, [onAlert]);
+}
 
 export function AlertList({ patient }: { patient?: string }) {
   const { t, tv, formatTime } = useI18n();
+  const queryClient = useQueryClient();
+  const refresh = useCallback(() => {
+    void queryClient.invalidateQueries({ queryKey: ["alerts"] });
+  }, [queryClient]);
+  useAlertStream(refresh);
   const alerts = useQuery({
     queryKey: ["alerts"],
     queryFn: () => api<{ alerts: AlertView[] }>("/api/v1/cdss/alerts", { query: { purpose: "treatment" } }),
@@ -28,7 +72,7 @@ export function AlertList({ patient }: { patient?: string }) {
       {alerts.data && shown.length === 0 && <Typography>{t("alerts.none")}</Typography>}
       <Stack spacing={1}>
         {shown.map((a) => (
-          <Alert key={a.id} severity={a.severity === "high" || a.severity === "critical" ? "error" : "warning"}>
+          <Alert key={a.id} data-testid="alert" data-rule={a.rule} severity={a.severity === "high" || a.severity === "critical" ? "error" : "warning"}>
             <strong>{a.rule.toUpperCase()}</strong> {a.total !== null && `= ${a.total}`} · {tv("severity", a.severity)} ·{" "}
             {formatTime(a.raised_at)}
             {!patient && (
@@ -55,3 +99,4 @@ export function AlertsPage() {
     </>
   );
 }
+
