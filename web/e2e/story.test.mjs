@@ -5,7 +5,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, close, launch, newPage, signIn } from "./browser.mjs";
+import { DEMO, close, launch, newPage, screenshot, seriousViolations, signIn } from "./browser.mjs";
 
 before(launch);
 after(close);
@@ -55,6 +55,13 @@ test("patient grants, doctor reads, patient revokes, doctor is refused, audit sh
   await refused.first().locator('[data-verified="true"]').waitFor();
   await patient.locator('tr[data-kind="consent.revoked"] [data-verified="true"]').first().waitFor();
   assert.equal(await patient.locator('[data-verified="false"]').count(), 0);
+  assert.deepEqual(await seriousViolations(patient), []);
+  await screenshot(patient, "patient-audit");
+
+  await patient.getByRole("link", { name: "授权管理" }).click();
+  await patient.locator('tr[data-state="revoked"]').first().waitFor();
+  assert.deepEqual(await seriousViolations(patient), []);
+  await screenshot(patient, "patient-consents");
 });
 
 test("the audit trail marks a changed event, or a badly signed tree head, as not verified", async () => {

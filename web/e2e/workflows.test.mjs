@@ -3,7 +3,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, close, launch, newPage, signIn } from "./browser.mjs";
+import { DEMO, close, launch, newPage, screenshot, seriousViolations, signIn } from "./browser.mjs";
 
 before(launch);
 after(close);
@@ -52,6 +52,10 @@ test("the patient approves the doctor's access request", async () => {
   await problems.getByText(/社区获得性肺炎/).waitFor();
   const risk = doctor.getByRole("region", { name: "风险评分" });
   await risk.getByText(/NEWS2/).waitFor();
+  await doctor.locator('tr[data-category="clinical-note"]').last().getByRole("button", { name: /阅读/ }).click();
+  await doctor.locator("mark[data-entity]").first().waitFor();
+  assert.deepEqual(await seriousViolations(doctor), []);
+  await screenshot(doctor, "doctor-chart");
 });
 
 test("the admin sees the system status and finds events in the audit", async () => {

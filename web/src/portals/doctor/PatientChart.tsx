@@ -152,6 +152,9 @@ function VitalTrends({ records }: { records: RecordView[] }) {
 
 function RiskScores({ patient }: { patient: string }) {
   const { t } = useI18n();
+  // An additive score with missing inputs has no total; its partial total is a lower bound.
+  const scoreValue = (score: PatientRisk["scores"][number]) =>
+    score.total ?? (typeof score.partial_total === "number" ? `≥ ${score.partial_total} (${t("chart.partial")})` : "—");
   const risk = useQuery({
     queryKey: ["risk", patient],
     queryFn: () => api<PatientRisk>(`/api/v1/cdss/patients/${patient}/risk`, { query: { purpose: PURPOSE } }),
@@ -167,7 +170,7 @@ function RiskScores({ patient }: { patient: string }) {
         {risk.data.scores.map((score, i) => (
           <ListItem key={i} disableGutters alignItems="flex-start">
             <ListItemText
-              primary={`${String(score.score ?? score.name ?? "").toUpperCase()}: ${score.total ?? "—"}${score.band ? ` (${score.band})` : ""}`}
+              primary={`${String(score.score ?? score.name ?? "").toUpperCase()}: ${scoreValue(score)}${score.band ? ` (${score.band})` : ""}`}
               secondary={(score.components ?? [])
                 .map((c) => `${c.name ?? ""} ${c.value !== undefined ? `= ${String(c.value)}` : ""} → ${c.points ?? 0}`)
                 .join("；")}
@@ -177,7 +180,7 @@ function RiskScores({ patient }: { patient: string }) {
       </List>
       {risk.data.not_computed.length > 0 && (
         <Typography variant="body2">
-          {t("chart.notComputed")}: {risk.data.not_computed.map((n) => `${n.score} (${n.missing.join(", ")})`).join("；")}
+          {t("chart.notComputed")}: {risk.data.not_computed.map((n) => n.score).join("、")}
         </Typography>
       )}
     </>
