@@ -46,6 +46,7 @@ export async function newPage() {
   const context = await browser.newContext({
     baseURL: BASE_URL,
     locale: "zh-CN",
+    reducedMotion: "reduce",
     viewport: { width: 1280, height: 900 },
   });
   const page = await context.newPage();

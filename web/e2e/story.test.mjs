@@ -54,6 +54,9 @@ test("patient grants, doctor reads, patient revokes, doctor is refused, audit sh
   assert.match(await refused.first().innerText(), /dr\.wang/);
   await refused.first().locator('[data-verified="true"]').waitFor();
   await patient.locator('tr[data-kind="consent.revoked"] [data-verified="true"]').first().waitFor();
+  // Every check finished before axe looks (the browser asks for reduced motion, so no chip
+  // is caught halfway through a colour transition).
+  await patient.waitForFunction(() => !document.querySelector('[data-verified="pending"]'));
   assert.equal(await patient.locator('[data-verified="false"]').count(), 0);
   assert.deepEqual(await seriousViolations(patient), []);
   await screenshot(patient, "patient-audit");

@@ -1,7 +1,12 @@
 import { createTheme } from "@mui/material/styles";
 
+// People who ask their system for less motion get no transitions at all.
+const reducedMotion =
+  typeof window !== "undefined" && window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+
 // Colours chosen for at least 4.5:1 contrast against white (WCAG AA for body text).
 export const theme = createTheme({
+  ...(reducedMotion ? { transitions: { create: () => "none" } } : {}),
   palette: {
     primary: { main: "#0b5cad" },
     secondary: { main: "#6a1b9a" },

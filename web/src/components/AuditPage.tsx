@@ -28,7 +28,7 @@ function VerifiedMark({ event, head, signed }: { event: AuditEvent; head: TreeHe
     },
     staleTime: Infinity,
   });
-  if (check.isPending) return <Chip size="small" label={t("audit.checking")} />;
+  if (check.isPending) return <Chip size="small" label={t("audit.checking")} data-verified="pending" />;
   if (check.data)
     return <Chip size="small" color="success" label={`✓ ${t("audit.verified")}`} data-verified="true" />;
   return <Chip size="small" color="error" label={`✗ ${t("audit.notVerified")}`} data-verified="false" />;
