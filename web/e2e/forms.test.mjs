@@ -76,3 +76,21 @@ test("the language switch changes the UI to English and back, and is remembered"
   await page.getByRole("button", { name: "中文" }).click();
   await page.getByRole("heading", { name: "登录" }).waitFor();
 });
+
+test("signing in and moving around works with the keyboard alone", async () => {
+  const page = await newPage();
+  await page.goto("/login");
+  await page.keyboard.press("Tab"); // the language switch
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(DEMO.patient.username);
+  await page.keyboard.press("Tab");
+  await page.keyboard.type(DEMO.patient.password);
+  await page.keyboard.press("Enter");
+  await page.getByRole("navigation", { name: "主导航" }).waitFor();
+
+  // The first Tab reaches the skip link, which moves focus to the main content.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "跳到主要内容");
+  await page.keyboard.press("Enter");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "main");
+});
