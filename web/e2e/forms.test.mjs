@@ -80,8 +80,10 @@ test("the language switch changes the UI to English and back, and is remembered"
 test("signing in and moving around works with the keyboard alone", async () => {
   const page = await newPage();
   await page.goto("/login");
+  await page.getByRole("heading", { name: "登录" }).waitFor();
   await page.keyboard.press("Tab"); // the language switch
   await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("name")), "username");
   await page.keyboard.type(DEMO.patient.username);
   await page.keyboard.press("Tab");
   await page.keyboard.type(DEMO.patient.password);

@@ -72,7 +72,8 @@ test("the admin sees the system status and finds events in the audit", async () 
   assert.equal(await admin.locator('tr[data-kind]:not([data-kind="consent.granted"])').count(), 0);
 
   await admin.getByRole("link", { name: "用户", exact: true }).click();
-  await admin.getByRole("cell", { name: "patient.li", exact: true }).waitFor();
+  await admin.getByRole("heading", { level: 1, name: "用户" }).waitFor();
+  await admin.getByRole("table", { name: "用户" }).getByRole("cell", { name: "patient.li", exact: true }).waitFor();
 });
 
 test("a doctor allowed to write adds a note, and uploaded vital signs become trend charts", async () => {

@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Chip from "@mui/material/Chip";
 import Table from "@mui/material/Table";
@@ -11,7 +12,7 @@ import { api } from "../../api";
 import type { User } from "../../api";
 import { useI18n } from "../../i18n";
 import { ErrorAlert, Loading } from "../../components/Feedback";
-import { PageTitle, Section } from "../../components/Page";
+import { PageTitle, Section, visuallyHidden } from "../../components/Page";
 
 function UserTable({ status }: { status?: "pending" }) {
   const { t, tv, formatTime } = useI18n();
@@ -55,19 +56,19 @@ function UserTable({ status }: { status?: "pending" }) {
                 {user.status === "pending" && (
                   <Button size="small" variant="contained" onClick={() => act.mutate({ id: user.id, action: "approve" })}>
                     {t("admin.approve")}
-                    <span style={{ position: "absolute", width: 1, height: 1, overflow: "hidden", clip: "rect(0 0 0 0)" }}>
+                    <Box component="span" sx={visuallyHidden}>
                       {" "}
                       {user.username}
-                    </span>
+                    </Box>
                   </Button>
                 )}
                 {user.status === "active" && user.role !== "admin" && (
                   <Button size="small" color="error" onClick={() => act.mutate({ id: user.id, action: "suspend" })}>
                     {t("admin.suspend")}
-                    <span style={{ position: "absolute", width: 1, height: 1, overflow: "hidden", clip: "rect(0 0 0 0)" }}>
+                    <Box component="span" sx={visuallyHidden}>
                       {" "}
                       {user.username}
-                    </span>
+                    </Box>
                   </Button>
                 )}
               </TableCell>

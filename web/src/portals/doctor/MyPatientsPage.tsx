@@ -1,5 +1,6 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link as RouterLink } from "react-router";
+import Box from "@mui/material/Box";
 import Button from "@mui/material/Button";
 import Table from "@mui/material/Table";
 import TableBody from "@mui/material/TableBody";
@@ -13,7 +14,6 @@ import { useI18n } from "../../i18n";
 import { ErrorAlert, Loading } from "../../components/Feedback";
 import { PageTitle, Section, shortId, visuallyHidden } from "../../components/Page";
 import { useScopeText } from "../../components/ScopeText";
-import Box from "@mui/material/Box";
 
 /** Patients who gave this doctor an active consent, with what each consent covers. */
 export function MyPatientsPage() {
