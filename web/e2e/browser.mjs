@@ -51,6 +51,13 @@ export async function newPage() {
   });
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
+  // The server's Content-Security-Policy must allow everything the UI does.
+  page.cspViolations = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) {
+      page.cspViolations.push(message.text());
+    }
+  });
   return page;
 }
 

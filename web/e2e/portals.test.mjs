@@ -31,6 +31,7 @@ for (const [role, path, heading] of PORTALS) {
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();
     await page.getByRole("status").waitFor({ state: "detached" });
     assert.deepEqual(await seriousViolations(page), []);
+    assert.deepEqual(page.cspViolations, []);
     await screenshot(page, role);
   });
 }
@@ -43,5 +44,6 @@ test("the patient's record view shows NLP highlights and codes", async () => {
   await page.locator("mark[data-entity]").first().waitFor();
   await page.getByText(/ICD-10/).first().waitFor();
   assert.deepEqual(await seriousViolations(page), []);
+  assert.deepEqual(page.cspViolations, []);
   await screenshot(page, "patient-record");
 });
