@@ -2,7 +2,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { DEMO, close, launch, newPage, signIn } from "./browser.mjs";
+import { DEMO, close, launch, newPage, screenshot, signIn } from "./browser.mjs";
 
 before(launch);
 after(close);
@@ -73,6 +73,7 @@ test("the language switch changes the UI to English and back, and is remembered"
   await page.getByLabel("Password").fill("not-the-password");
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("alert").filter({ hasText: "Wrong username or password" }).waitFor();
+  await screenshot(page, "login-en");
   await page.getByRole("button", { name: "中文" }).click();
   await page.getByRole("heading", { name: "登录" }).waitFor();
 });

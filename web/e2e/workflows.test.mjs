@@ -38,6 +38,12 @@ test("the patient approves the doctor's access request", async () => {
   await patient.getByRole("link", { name: "访问申请" }).click();
   const pending = patient.getByRole("row").filter({ hasText: "复诊需要查看既往门诊记录" });
   await pending.getByRole("button", { name: "同意" }).click();
+  const dialog = patient.getByRole("dialog", { name: "同意访问申请？" });
+  await dialog.getByLabel("到期日期").fill("2020-01-01");
+  await dialog.getByRole("button", { name: "确认同意" }).click();
+  await dialog.getByText("到期日期不能早于今天").waitFor();
+  await dialog.getByLabel("到期日期").fill("");
+  await dialog.getByRole("button", { name: "确认同意" }).click();
   await pending.getByText("已同意").waitFor();
   await patient.getByRole("link", { name: "授权管理" }).click();
   await patient.locator('tr[data-state="active"]').filter({ hasText: "全部病历" }).waitFor();

@@ -190,6 +190,8 @@ export const en: Record<keyof typeof zh, string> = {
   "requests.purpose": "Purpose",
   "requests.reason": "Reason",
   "requests.approve": "Approve",
+  "requests.approveTitle": "Approve this request?",
+  "requests.approveConfirm": "Approve",
   "requests.deny": "Deny",
   "audit.title": "Audit trail",
   "audit.searchTitle": "Audit search",

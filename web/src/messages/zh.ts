@@ -190,6 +190,8 @@ export const zh = {
   "requests.purpose": "用途",
   "requests.reason": "理由",
   "requests.approve": "同意",
+  "requests.approveTitle": "同意访问申请？",
+  "requests.approveConfirm": "确认同意",
   "requests.deny": "拒绝",
   "audit.title": "审计记录",
   "audit.searchTitle": "审计查询",

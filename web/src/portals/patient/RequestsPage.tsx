@@ -1,4 +1,13 @@
+import { useState } from "react";
+import { useForm } from "react-hook-form";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import Checkbox from "@mui/material/Checkbox";
+import Dialog from "@mui/material/Dialog";
+import DialogActions from "@mui/material/DialogActions";
+import DialogContent from "@mui/material/DialogContent";
+import DialogTitle from "@mui/material/DialogTitle";
+import FormControlLabel from "@mui/material/FormControlLabel";
+import TextField from "@mui/material/TextField";
 import Button from "@mui/material/Button";
 import Chip from "@mui/material/Chip";
 import Stack from "@mui/material/Stack";
@@ -19,13 +28,21 @@ export function AccessRequestTable({ requests, decide }: { requests: AccessReque
   const { t, tv, formatTime } = useI18n();
   const scopeText = useScopeText();
   const queryClient = useQueryClient();
+  const [approving, setApproving] = useState<AccessRequest | null>(null);
   const decision = useMutation({
-    mutationFn: ({ id, verdict }: { id: string; verdict: "approve" | "deny" }) =>
+    mutationFn: ({ id, verdict, terms }: { id: string; verdict: "approve" | "deny"; terms?: ApprovalTerms }) =>
       api<AccessRequest>(`/api/v1/access-requests/${id}/${verdict}`, {
         method: "POST",
-        json: verdict === "approve" ? {} : undefined,
+        json:
+          verdict === "approve"
+            ? {
+                allow_write: terms?.allowWrite ?? false,
+                expires_at: terms?.expires ? new Date(`${terms.expires}T23:59:59`).toISOString() : undefined,
+              }
+            : undefined,
       }),
     onSuccess: () => {
+      setApproving(null);
       queryClient.invalidateQueries({ queryKey: ["access-requests"] });
       queryClient.invalidateQueries({ queryKey: ["consents"] });
     },
@@ -64,7 +81,7 @@ export function AccessRequestTable({ requests, decide }: { requests: AccessReque
                       <Button
                         size="small"
                         variant="contained"
-                        onClick={() => decision.mutate({ id: r.id, verdict: "approve" })}
+                        onClick={() => setApproving(r)}
                       >
                         {t("requests.approve")}
                       </Button>
@@ -84,7 +101,71 @@ export function AccessRequestTable({ requests, decide }: { requests: AccessReque
           ))}
         </TableBody>
       </Table>
+      {approving && (
+        <ApproveDialog
+          request={approving}
+          pending={decision.isPending}
+          onCancel={() => setApproving(null)}
+          onApprove={(terms) => decision.mutate({ id: approving.id, verdict: "approve", terms })}
+        />
+      )}
     </>
+  );
+}
+
+interface ApprovalTerms {
+  allowWrite: boolean;
+  expires: string;
+}
+
+/** Approving creates the consent the doctor asked for; the patient may add writing and an expiry. */
+function ApproveDialog({
+  request,
+  pending,
+  onCancel,
+  onApprove,
+}: {
+  request: AccessRequest;
+  pending: boolean;
+  onCancel: () => void;
+  onApprove: (terms: ApprovalTerms) => void;
+}) {
+  const { t } = useI18n();
+  const scopeText = useScopeText();
+  const today = new Date().toISOString().slice(0, 10);
+  const {
+    register,
+    handleSubmit,
+    formState: { errors },
+  } = useForm<ApprovalTerms>({ defaultValues: { allowWrite: false, expires: "" } });
+  return (
+    <Dialog open onClose={onCancel} aria-labelledby="approve-title">
+      <form noValidate onSubmit={handleSubmit(onApprove)}>
+        <DialogTitle id="approve-title">{t("requests.approveTitle")}</DialogTitle>
+        <DialogContent>
+          <Typography sx={{ mb: 2 }}>
+            {scopeText(request.scope)} · {request.reason}
+          </Typography>
+          <FormControlLabel control={<Checkbox {...register("allowWrite")} />} label={t("consents.allowWrite")} />
+          <TextField
+            label={t("consents.expires")}
+            type="date"
+            fullWidth
+            margin="normal"
+            slotProps={{ inputLabel: { shrink: true }, htmlInput: { min: today } }}
+            error={!!errors.expires}
+            helperText={errors.expires?.message ?? t("consents.expiresHelp")}
+            {...register("expires", { validate: (v) => !v || v >= today || t("validation.expiryPast") })}
+          />
+        </DialogContent>
+        <DialogActions>
+          <Button onClick={onCancel}>{t("common.cancel")}</Button>
+          <Button type="submit" variant="contained" disabled={pending}>
+            {t("requests.approveConfirm")}
+          </Button>
+        </DialogActions>
+      </form>
+    </Dialog>
   );
 }
 
