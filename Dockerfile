@@ -8,6 +8,8 @@ WORKDIR /src
 # Manifests first, so that dependency downloads are cached while only sources change.
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
+# The web UI is embedded from its committed build: no Node.js in this image.
+COPY web/dist ./web/dist
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin meditrustal \

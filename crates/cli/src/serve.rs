@@ -128,6 +128,7 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
     let address = application.local_addr()?;
     let scheme = application.scheme();
     println!("MediTrustAl is running at {scheme}://{address}/");
+    println!("  Web UI (patients, doctors, researchers, admins): {scheme}://{address}/");
     println!("  API documentation: {scheme}://{address}/api/docs");
     if let Some(demo) = demo {
         demo.print();

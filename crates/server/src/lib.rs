@@ -1,5 +1,6 @@
 //! The axum HTTP adapter: `/api/v1` (JSON), OpenAPI at `/api/v1/openapi.json` with a docs UI
-//! at `/api/docs`, `/metrics`, `/healthz`, `/readyz`. Handlers are thin: they parse, call one
+//! at `/api/docs`, `/metrics`, `/healthz`, `/readyz`, and the web UI (`web/dist`, embedded)
+//! at every other path. Handlers are thin: they parse, call one
 //! [`App`] method and map its answer; every error passes through [`error::ApiError`].
 
 pub mod error;
@@ -10,6 +11,7 @@ mod request_span;
 mod routes;
 mod security;
 mod tls;
+mod web_ui;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -290,7 +292,7 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
 
     api.route("/metrics", get(metrics::expose))
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
-        .fallback(error::route_not_found)
+        .fallback(web_ui::serve)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(layers)
         .with_state(state)

@@ -46,8 +46,8 @@ pub struct Landing {
     pub health: &'static str,
 }
 
-/// What this server is and where its documentation lives.
-#[utoipa::path(get, path = "/", tag = "operations", responses((status = 200, body = Landing)))]
+/// What this server is and where its documentation lives (`/` serves the web UI).
+#[utoipa::path(get, path = "/api/v1", tag = "operations", responses((status = 200, body = Landing)))]
 pub async fn landing() -> axum::Json<Landing> {
     axum::Json(Landing {
         name: "MediTrustAl",

@@ -17,3 +17,4 @@ mod operations;
 mod records;
 mod research;
 mod rights;
+mod web_ui;
