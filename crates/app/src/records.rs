@@ -243,13 +243,16 @@ impl App {
         .patient(patient, patient_did);
         self.commit(vec![], vec![event]).await?;
         let now = self.clock.now();
+        // The policy prefers a consent over an emergency grant as the basis, but a doctor
+        // under an active emergency grant may read every record, so lists them all too.
+        let in_emergency = facts.1.iter().any(|grant| grant.is_active(now));
         let visible = |meta: &RecordMeta| match basis {
-            Basis::Consent(_) => facts.0.iter().any(|c| {
+            Basis::Consent(_) if !in_emergency => facts.0.iter().any(|c| {
                 c.grantee == actor.user_id
                     && c.is_active(now)
                     && c.scope.covers(meta.id, meta.category)
             }),
-            Basis::Owner | Basis::Emergency(_) | Basis::Role => true,
+            Basis::Consent(_) | Basis::Owner | Basis::Emergency(_) | Basis::Role => true,
         };
         Ok(records.into_iter().filter(visible).collect())
     }

@@ -454,13 +454,26 @@ async fn uploads_are_checked_and_stored_exactly(backend: TestBackend) {
     );
 }
 
+async fn listed_count(app: &TestApp, doctor: &str, patient_id: &str) -> usize {
+    let path = format!("/api/v1/records?patient={patient_id}");
+    let list = json_of(app.get(&path, Some(doctor)).await, StatusCode::OK).await;
+    list["records"].as_array().unwrap().len()
+}
+
 async fn emergency_access_is_flagged_and_notified(backend: TestBackend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (_, patient) = app.user("wu.di", "patient").await;
+    let (patient_id, patient) = app.user("wu.di", "patient").await;
     let (_, doctor) = app.user("dr.er", "doctor").await;
     let record = app.note(&patient, "过敏史：青霉素").await;
+    // A consent for lab reports only: it must not narrow what the emergency grant shows.
+    grant(&app, &patient, json!({"grantee": "dr.er", "scope": {"kind": "categories", "categories": ["lab-report"]}, "purposes": ["treatment"]})).await;
+    assert_eq!(
+        listed_count(&app, &doctor, &patient_id).await,
+        0,
+        "the consent covers no note"
+    );
     let path = format!("/api/v1/records/{record}/emergency-access");
     let no_reason = app
         .post(&path, &json!({"reason": "  "}), Some(&doctor))
@@ -491,6 +504,11 @@ async fn emergency_access_is_flagged_and_notified(backend: TestBackend) {
     assert!(grant["expires_at"].is_string());
     let allowed = read(&app, &doctor, &record, "emergency").await;
     assert_eq!(allowed.text().await.unwrap(), "过敏史：青霉素");
+    assert_eq!(
+        listed_count(&app, &doctor, &patient_id).await,
+        1,
+        "the emergency grant lists every record"
+    );
     let write = app
         .upload(
             &doctor,
