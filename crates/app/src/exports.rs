@@ -76,7 +76,8 @@ impl App {
     }
 
     /// Builds again every export a stopped process left unfinished (pending or running: its
-    /// builder was a task of that process, gone with it); call once at start-up. Each job
+    /// builder was a task of that process, gone with it), patients' and research exports
+    /// alike; call once at start-up. Each job
     /// starts from scratch for its patient. Should another live replica still be building the
     /// same job, the first to finish wins (finishing is conditional on the job being
     /// unfinished) and the other's archive is an orphan for `gc`. Returns how many were
@@ -104,7 +105,7 @@ impl App {
             tokio::spawn(async move { app.run_export(runner, job.id).await });
             resumed += 1;
         }
-        Ok(resumed)
+        Ok(resumed + self.resume_research_exports().await?)
     }
 
     /// A job's state (its patient only; anyone else gets 404, so ids cannot be probed).

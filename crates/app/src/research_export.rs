@@ -16,7 +16,9 @@ use base64::Engine as _;
 use meditrustal_domain::{DataCategory, UserId, ValidationError};
 use meditrustal_nlp::PhiType;
 use meditrustal_nlp::deid::{Strategy, deidentify};
-use meditrustal_store::{ExportStatus, ResearchExport, ResearchProject, ResearchWrite, Write};
+use meditrustal_store::{
+    ExportStatus, ProjectStatus, ResearchExport, ResearchProject, ResearchWrite, Write,
+};
 use meditrustal_vault::{RecordBinding, SealedRecord};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -162,6 +164,37 @@ impl App {
         let (runner, queued) = (actor.clone(), job.clone());
         tokio::spawn(async move { app.run_research_export(runner, project, queued).await });
         Ok(job)
+    }
+
+    /// Restarts the research exports a stopped process left pending or running, as their
+    /// project's researcher; returns how many. Approved projects only: nothing else ever
+    /// started an export.
+    pub(crate) async fn resume_research_exports(&self) -> Result<usize, AppError> {
+        let mut resumed = 0;
+        for project in self.store.research_projects(None).await? {
+            if project.status != ProjectStatus::Approved {
+                continue;
+            }
+            let Some(user) = self.store.user_by_id(project.researcher).await? else {
+                continue;
+            };
+            let runner = Actor {
+                user_id: user.id,
+                role: user.role,
+                did: user.did,
+            };
+            for job in self.store.research_exports(project.id).await? {
+                if matches!(job.status, ExportStatus::Pending | ExportStatus::Running) {
+                    tracing::info!(export = %job.id, "restarting an unfinished research export");
+                    let (app, runner, project) = (self.clone(), runner.clone(), project.clone());
+                    tokio::spawn(
+                        async move { app.run_research_export(runner, project, job).await },
+                    );
+                    resumed += 1;
+                }
+            }
+        }
+        Ok(resumed)
     }
 
     /// A research export job (its project's researcher or an administrator).

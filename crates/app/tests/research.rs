@@ -30,6 +30,7 @@ on_both_backends!(
     counts_cover_consenting_patients_only,
     exports_are_k_anonymous_deidentified_repeatable_and_listed,
     withdrawal_takes_effect_at_once_even_for_a_running_export,
+    an_export_left_pending_by_a_stopped_process_is_resumed,
 );
 
 const CONSENTING: usize = 6;
@@ -1040,4 +1041,46 @@ async fn withdrawal_takes_effect_at_once_even_for_a_running_export(backend: Test
     let (later, _) = export(&w, project, ResearchFormat::Csv, 2).await;
     let report: Value = serde_json::from_str(later.report.as_deref().unwrap()).unwrap();
     assert_eq!(report["k_anonymity"]["rows_in"], CONSENTING - 2);
+}
+
+async fn an_export_left_pending_by_a_stopped_process_is_resumed(backend: TestBackend) {
+    let Some(w) = world(backend).await else {
+        return;
+    };
+    let project = approved_project(&w).await;
+    // Another process requests the export and stops before its build task ever runs: a
+    // current-thread runtime never polls the spawned task before `block_on` returns, and
+    // dropping the runtime drops it.
+    let job = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    let app = common::local_app(&w._db).await;
+                    app.start_research_export(&w.researcher, project, ResearchFormat::Csv, None)
+                        .await
+                        .unwrap()
+                })
+            })
+            .join()
+            .unwrap()
+    });
+    let status = w.app.research_export_status(&w.researcher, job.id).await;
+    assert_eq!(
+        status.unwrap().status,
+        ExportStatus::Pending,
+        "left unfinished"
+    );
+
+    assert_eq!(w.app.resume_exports().await.unwrap(), 1);
+    let done = finished(&w.app, &w.researcher, job.id).await;
+    assert_eq!(done.status, ExportStatus::Done, "{:?}", done.error);
+    assert_eq!(
+        w.app.resume_exports().await.unwrap(),
+        0,
+        "finished jobs stay"
+    );
 }
