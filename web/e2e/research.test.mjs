@@ -79,6 +79,13 @@ test("opt-in, proposal, approval and a suppressed count", async () => {
   await researcher.getByTestId("cohort-count").getByText("符合条件的患者：<5").waitFor();
   await researcher.getByText("人数少于 5，已隐藏具体数字。").waitFor();
   await researcher.getByTestId("queries-left").getByText("剩余查询次数：99").waitFor();
+  await researcher.getByLabel("最小年龄").fill("18");
+  await researcher.getByLabel("最大年龄").fill("90");
+  await researcher.getByLabel("ICD-10 诊断").fill("e11*, I10");
+  await researcher.getByRole("button", { name: "统计人数" }).click();
+  await researcher.getByTestId("queries-left").getByText("剩余查询次数：98").waitFor();
+  await researcher.getByTestId("cohort-count").getByText("符合条件的患者：<5").waitFor();
+  assert.equal(await researcher.getByRole("alert").count(), 0);
 
   await researcher.getByRole("button", { name: "开始导出" }).click();
   await researcher.locator('tr[data-status="done"], tr[data-status="failed"]').first().waitFor();

@@ -15,7 +15,7 @@ import TableRow from "@mui/material/TableRow";
 import TextField from "@mui/material/TextField";
 import Typography from "@mui/material/Typography";
 import { api, request } from "../../api";
-import type { CohortCount, ResearchExport, ResearchProject } from "../../types";
+import type { CohortCount, DataCategory, ResearchExport, ResearchProject } from "../../types";
 import { SEXES } from "../../types";
 import { useI18n } from "../../i18n";
 import { ErrorAlert, Loading } from "../../components/Feedback";
@@ -43,7 +43,10 @@ function criteria(form: CohortForm) {
     age_min: number(form.ageMin),
     age_max: number(form.ageMax),
     sex: form.sex || undefined,
-    icd10: form.icd10.split(/[\s,，]+/).filter(Boolean),
+    icd10: form.icd10
+      .split(/[\s,，]+/)
+      .filter(Boolean)
+      .map((code) => code.toUpperCase()),
     observations: observation
       ? [{ code: observation, min: number(form.observationMin), max: number(form.observationMax) }]
       : [],
@@ -85,6 +88,8 @@ function CohortBuilder({ project }: { project: ResearchProject }) {
   };
   const decimal = { validate: (v: string) => v.trim() === "" || !Number.isNaN(Number(v)) || t("validation.number") };
   const queriesLeft = count.data?.queries_left;
+  // The server refuses criteria on categories the project did not ask for: offer only the rest.
+  const wants = (category: DataCategory) => project.categories.includes(category);
   return (
     <Stack
       component="form"
@@ -94,77 +99,83 @@ function CohortBuilder({ project }: { project: ResearchProject }) {
       onSubmit={handleSubmit((form) => count.mutate(form))}
     >
       <Typography variant="body2">{t("research.cohortExplanation")}</Typography>
-      <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: "wrap" }}>
+      {wants("demographics") && (
+        <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: "wrap" }}>
+          <TextField
+            label={t("research.ageMin")}
+            inputMode="numeric"
+            error={!!errors.ageMin}
+            helperText={errors.ageMin?.message}
+            {...register("ageMin", age)}
+          />
+          <TextField
+            label={t("research.ageMax")}
+            inputMode="numeric"
+            error={!!errors.ageMax}
+            helperText={errors.ageMax?.message}
+            {...register("ageMax", {
+              validate: (v) => {
+                const valid = age.validate(v);
+                if (valid !== true) return valid;
+                const min = getValues("ageMin");
+                return v.trim() === "" || min.trim() === "" || Number(v) >= Number(min) || t("validation.ageOrder");
+              },
+            })}
+          />
+          <Controller
+            name="sex"
+            control={control}
+            render={({ field }) => (
+              <TextField select label={t("research.sex")} {...field} sx={{ minWidth: 160 }}>
+                <MenuItem value="">{t("research.anySex")}</MenuItem>
+                {SEXES.map((s) => (
+                  <MenuItem key={s} value={s}>
+                    {tv("sex", s)}
+                  </MenuItem>
+                ))}
+              </TextField>
+            )}
+          />
+        </Stack>
+      )}
+      {wants("diagnoses") && (
         <TextField
-          label={t("research.ageMin")}
-          inputMode="numeric"
-          error={!!errors.ageMin}
-          helperText={errors.ageMin?.message}
-          {...register("ageMin", age)}
-        />
-        <TextField
-          label={t("research.ageMax")}
-          inputMode="numeric"
-          error={!!errors.ageMax}
-          helperText={errors.ageMax?.message}
-          {...register("ageMax", {
-            validate: (v) => {
-              const valid = age.validate(v);
-              if (valid !== true) return valid;
-              const min = getValues("ageMin");
-              return v.trim() === "" || min.trim() === "" || Number(v) >= Number(min) || t("validation.ageOrder");
-            },
+          label={t("research.icd10")}
+          helperText={errors.icd10?.message ?? t("research.icd10Help")}
+          error={!!errors.icd10}
+          sx={{ maxWidth: 480 }}
+          {...register("icd10", {
+            validate: (v) =>
+              v
+                .split(/[\s,，]+/)
+                .filter(Boolean)
+                .every((code) => /^[A-Za-z]\d{2}(\.[A-Za-z0-9]{1,4})?\*?$/.test(code)) || t("validation.icd10"),
           })}
         />
-        <Controller
-          name="sex"
-          control={control}
-          render={({ field }) => (
-            <TextField select label={t("research.sex")} {...field} sx={{ minWidth: 160 }}>
-              <MenuItem value="">{t("research.anySex")}</MenuItem>
-              {SEXES.map((s) => (
-                <MenuItem key={s} value={s}>
-                  {tv("sex", s)}
-                </MenuItem>
-              ))}
-            </TextField>
-          )}
-        />
-      </Stack>
-      <TextField
-        label={t("research.icd10")}
-        helperText={errors.icd10?.message ?? t("research.icd10Help")}
-        error={!!errors.icd10}
-        sx={{ maxWidth: 480 }}
-        {...register("icd10", {
-          validate: (v) =>
-            v
-              .split(/[\s,，]+/)
-              .filter(Boolean)
-              .every((code) => /^[A-Za-z]\d{2}(\.\d{1,2})?\*?$|^[A-Za-z]\d?\*$/.test(code)) || t("validation.icd10"),
-        })}
-      />
-      <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: "wrap" }}>
-        <TextField
-          label={t("research.observationCode")}
-          helperText={t("research.observationHelp")}
-          {...register("observationCode")}
-        />
-        <TextField
-          label={t("research.observationMin")}
-          inputMode="decimal"
-          error={!!errors.observationMin}
-          helperText={errors.observationMin?.message}
-          {...register("observationMin", decimal)}
-        />
-        <TextField
-          label={t("research.observationMax")}
-          inputMode="decimal"
-          error={!!errors.observationMax}
-          helperText={errors.observationMax?.message}
-          {...register("observationMax", decimal)}
-        />
-      </Stack>
+      )}
+      {wants("observations") && (
+        <Stack direction="row" spacing={2} useFlexGap sx={{ flexWrap: "wrap" }}>
+          <TextField
+            label={t("research.observationCode")}
+            helperText={t("research.observationHelp")}
+            {...register("observationCode")}
+          />
+          <TextField
+            label={t("research.observationMin")}
+            inputMode="decimal"
+            error={!!errors.observationMin}
+            helperText={errors.observationMin?.message}
+            {...register("observationMin", decimal)}
+          />
+          <TextField
+            label={t("research.observationMax")}
+            inputMode="decimal"
+            error={!!errors.observationMax}
+            helperText={errors.observationMax?.message}
+            {...register("observationMax", decimal)}
+          />
+        </Stack>
+      )}
       <Stack direction="row" spacing={2}>
         <TextField
           type="date"
@@ -191,7 +202,8 @@ function CohortBuilder({ project }: { project: ResearchProject }) {
       </Box>
       <Box role="status" aria-live="polite">
         {count.data && (
-          <Alert severity="info">
+          // Announced by the surrounding live region; an alert role would interrupt.
+          <Alert severity="info" role="note">
             <Typography variant="h3" component="p" data-testid="cohort-count">
               {t("research.countResult", { count: count.data.display })}
             </Typography>
