@@ -99,3 +99,34 @@ test("opt-in, proposal, approval and a suppressed count", async () => {
   assert.deepEqual(researcher.cspViolations, []);
   await screenshot(researcher, "researcher-project");
 });
+
+test("a rejected project shows the admin's reason and offers no cohort builder", async () => {
+  const title = "商业用途的用药依从性分析";
+  const researcher = await newPage();
+  await signIn(researcher, DEMO.researcher);
+  await researcher.getByLabel("项目名称").fill(title);
+  await researcher.getByLabel("研究说明").fill("分析处方续配间隔");
+  await researcher.getByLabel("伦理批件号").fill("IRB-2026-020");
+  await researcher.getByLabel("数据起始日期").fill("2024-01-01");
+  await researcher.getByLabel("数据截止日期").fill("2023-01-01");
+  await researcher.getByRole("button", { name: "提交申请" }).click();
+  await researcher.getByText("截止日期不能早于起始日期").waitFor();
+  await researcher.getByLabel("数据截止日期").fill("2026-01-01");
+  await researcher.getByRole("button", { name: "提交申请" }).click();
+  const row = researcher.locator(`tr[data-project="${title}"]`);
+  await row.locator('[data-status="pending"]').waitFor();
+
+  const admin = await newPage();
+  await signIn(admin, DEMO.admin);
+  const pending = admin.locator(`tr[data-project="${title}"]`);
+  await pending.getByLabel(`理由（可选）：${title}`).fill("伦理批件与研究用途不符");
+  await pending.getByRole("button", { name: `驳回 ${title}` }).click();
+  await pending.waitFor({ state: "detached" });
+
+  await researcher.reload();
+  await row.locator('[data-status="rejected"]').waitFor();
+  await row.getByText("伦理批件与研究用途不符").waitFor();
+  await row.getByRole("link", { name: `查看 ${title}` }).click();
+  await researcher.getByText("项目已被驳回。").waitFor();
+  assert.equal(await researcher.getByRole("button", { name: "统计人数" }).count(), 0);
+});
