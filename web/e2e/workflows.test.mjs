@@ -1,5 +1,5 @@
 // The rest of the portals, on the demo data: break-glass and its notification, approving an
-// access request, the admin's status and audit search, the researcher's placeholder.
+// access request, the admin's status and audit search.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -182,11 +182,4 @@ test("the doctor's access request form checks its fields and sends the request",
   await doctor.getByRole("button", { name: "提交申请" }).click();
   await doctor.getByText("申请已提交").waitFor();
   await doctor.getByRole("row").filter({ hasText: "会诊需要查看检验结果" }).getByText("待处理").waitFor();
-});
-
-test("the researcher is told that research is not available yet", async () => {
-  const researcher = await newPage();
-  await signIn(researcher, DEMO.researcher);
-  await researcher.getByText("科研功能尚未在此服务器上开放").waitFor();
-  assert.equal(await researcher.getByRole("button", { name: "构建队列" }).isDisabled(), true);
 });

@@ -148,3 +148,70 @@ export interface TreeHead {
   timestamp_ms: number;
   signature: string;
 }
+
+// Research (docs/research-privacy.md): purposes and categories a patient opts in to, per pair.
+export const RESEARCH_PURPOSES = ["academic", "public-health", "commercial"] as const;
+export type ResearchPurpose = (typeof RESEARCH_PURPOSES)[number];
+export const DATA_CATEGORIES = ["demographics", "diagnoses", "observations", "notes"] as const;
+export type DataCategory = (typeof DATA_CATEGORIES)[number];
+export const SEXES = ["female", "male", "other", "unknown"] as const;
+
+export interface ProfileView {
+  sex: string;
+  birth_date: string;
+  region: string;
+  name: string | null;
+}
+
+export interface ResearchConsentView {
+  purpose: ResearchPurpose;
+  category: DataCategory;
+  opted_in: boolean;
+  changed_at: string;
+}
+
+export interface ParticipationView {
+  export_id: string;
+  project_id: string;
+  project_title: string;
+  researcher_did: string;
+  sha256: string | null;
+  exported_at: string | null;
+}
+
+export interface ResearchProject {
+  id: string;
+  researcher_id: string;
+  title: string;
+  purpose: ResearchPurpose;
+  description: string;
+  ethics_approval: string;
+  categories: DataCategory[];
+  period_start: string;
+  period_end: string;
+  status: "pending" | "approved" | "rejected";
+  decision_reason: string | null;
+  queries_used: number;
+  created_at: string;
+}
+
+export interface CohortCount {
+  count: number | null;
+  display: string;
+  queries_left: number;
+}
+
+export interface ResearchExport {
+  id: string;
+  project_id: string;
+  format: string;
+  k: number;
+  status: "pending" | "running" | "done" | "failed";
+  size_bytes: number | null;
+  sha256: string | null;
+  report: unknown;
+  error: string | null;
+  created_at: string;
+  finished_at: string | null;
+  download: string | null;
+}

@@ -13,6 +13,7 @@ import type { User } from "../../api";
 import { useI18n } from "../../i18n";
 import { ErrorAlert, Loading } from "../../components/Feedback";
 import { PageTitle, Section, visuallyHidden } from "../../components/Page";
+import { ResearchApprovals } from "./ResearchApprovals";
 
 function UserTable({ status }: { status?: "pending" }) {
   const { t, tv, formatTime } = useI18n();
@@ -87,6 +88,9 @@ export function ApprovalsPage() {
       <PageTitle>{t("nav.approvals")}</PageTitle>
       <Section title={t("admin.pending")}>
         <UserTable status="pending" />
+      </Section>
+      <Section title={t("research.pendingProjects")}>
+        <ResearchApprovals />
       </Section>
     </>
   );
