@@ -68,6 +68,17 @@ impl App {
         actor: &Actor,
         upload: RecordUpload,
     ) -> Result<RecordMeta, AppError> {
+        self.create_record_with(actor, upload, |_| Vec::new()).await
+    }
+
+    /// Creates a record whose commit also carries `extra(first version)` (e.g. the search
+    /// index rows of a FHIR resource), so they are written with the record or not at all.
+    pub(crate) async fn create_record_with(
+        &self,
+        actor: &Actor,
+        upload: RecordUpload,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
+    ) -> Result<RecordMeta, AppError> {
         let patient = upload.patient.unwrap_or(actor.user_id);
         let category = RecordCategory::parse(upload.category.as_deref().unwrap_or_default())?;
         let media = MediaType::parse(&upload.content_type)?;
@@ -103,14 +114,16 @@ impl App {
             .kind("record.created")
             .patient(patient, patient_did)
             .purpose(upload.purpose);
+        let extra = extra(&version);
         let record = NewRecord {
             id,
             patient,
             category,
             first_version: version,
         };
-        self.commit(vec![Write::CreateRecord(record)], vec![event])
-            .await?;
+        let mut writes = vec![Write::CreateRecord(record)];
+        writes.extend(extra);
+        self.commit(writes, vec![event]).await?;
         tracing::info!(record = %id, actor = %actor.user_id, "record created");
         let meta = self.record_meta_unchecked(id).await?;
         self.derive(actor, basis, &meta, 1, derived, upload.purpose)
@@ -123,6 +136,21 @@ impl App {
         actor: &Actor,
         id: RecordId,
         upload: RecordUpload,
+    ) -> Result<RecordMeta, AppError> {
+        self.update_record_with(actor, id, upload, None, |_| Vec::new())
+            .await
+    }
+
+    /// Adds a version whose commit also carries `extra(new version)`. With `expected`, the
+    /// version is added only if the record's current version is still that one (else
+    /// [`AppError::StateConflict`], nothing written).
+    pub(crate) async fn update_record_with(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        upload: RecordUpload,
+        expected: Option<u32>,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
     ) -> Result<RecordMeta, AppError> {
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, id, Action::UpdateRecord, upload.purpose)
@@ -148,11 +176,14 @@ impl App {
             .kind("record.updated")
             .patient(meta.patient, patient_did)
             .purpose(upload.purpose);
+        let extra = extra(&version);
         let write = Write::AddRecordVersion {
             version,
-            expected_current: meta.current_version,
+            expected_current: expected.unwrap_or(meta.current_version),
         };
-        self.commit(vec![write], vec![event]).await?;
+        let mut writes = vec![write];
+        writes.extend(extra);
+        self.commit(writes, vec![event]).await?;
         let updated = self.record_meta_unchecked(id).await?;
         self.derive(actor, basis, &updated, next, derived, upload.purpose)
             .await;
@@ -346,7 +377,7 @@ impl App {
     }
 
     /// The ledger entry of an allowed look at a record (read, view, proof).
-    fn record_access_event(
+    pub(crate) fn record_access_event(
         &self,
         kind: &'static str,
         actor: &Actor,
@@ -392,7 +423,7 @@ impl App {
         Ok((meta, patient_did, basis))
     }
 
-    async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
+    pub(crate) async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
         self.store
             .record(id)
             .await?

@@ -240,6 +240,14 @@ fn json_routes() -> OpenApiRouter<AppState> {
 
 fn router(settings: &ServerSettings, state: AppState) -> Router {
     let (api, openapi) = api_routes(settings).split_for_parts();
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let fhir = routes::fhir::router(scheme).layer(RequestBodyLimitLayer::new(
+        routes::fhir::MAX_FHIR_BYTES.min(settings.max_upload_bytes),
+    ));
 
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -258,6 +266,7 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(settings.max_json_bytes));
 
     api.route("/metrics", get(metrics::expose))
+        .nest("/fhir/r4", fhir)
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

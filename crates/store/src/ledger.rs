@@ -84,6 +84,8 @@ pub enum Write {
         user: UserId,
         at: OffsetDateTime,
     },
+    /// Replaces a FHIR resource's search-index rows (with each new version of its record).
+    IndexFhirResource(crate::fhir::FhirIndexRow),
 }
 
 /// A ledger entry to append: its canonical bytes, and index columns for audit queries (kept

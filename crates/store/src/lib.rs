@@ -10,6 +10,7 @@ mod cdss;
 mod chain;
 mod data_sql;
 mod error;
+pub mod fhir;
 mod group_commit;
 mod ledger;
 mod postgres;
@@ -33,6 +34,7 @@ use uuid::Uuid;
 pub use cdss::{AlertRow, CdssStore, NlpResultRow, ObservationBatch, ObservationSource};
 pub use chain::{ChainAnchorRow, ChainStore, MirroredVersion};
 pub use error::StoreError;
+pub use fhir::{FhirIndexRow, FhirOrder, FhirSearch, FhirStore, FhirToken, TokenFilter};
 pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
 pub use records::{
@@ -58,9 +60,12 @@ pub struct Page {
 }
 
 /// Everything the application persists. One trait per area; a backend implements all.
-pub trait Store: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore {}
+pub trait Store:
+    AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + FhirStore
+{
+}
 
-impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore> Store for T {}
+impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + FhirStore> Store for T {}
 
 /// Reads of records, consents, access requests, emergencies and notifications. Every write
 /// of these goes through [`LedgerStore::commit`], so it is audited in the same transaction.

@@ -51,3 +51,4 @@ sql_store!(PostgresStore, Backend::Postgres);
 crate::data_sql::data_store!(PostgresStore);
 crate::cdss::cdss_store!(PostgresStore);
 crate::chain::chain_store!(PostgresStore);
+crate::fhir::fhir_store!(PostgresStore);

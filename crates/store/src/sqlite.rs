@@ -55,3 +55,4 @@ sql_store!(SqliteStore, Backend::Sqlite);
 crate::data_sql::data_store!(SqliteStore);
 crate::cdss::cdss_store!(SqliteStore);
 crate::chain::chain_store!(SqliteStore);
+crate::fhir::fhir_store!(SqliteStore);

@@ -1,0 +1,388 @@
+//! `/fhir/r4`: FHIR R4 over the same accounts, policy, vault and ledger as `/api/v1`.
+//! Bodies are `application/fhir+json` in and out; every error is an OperationOutcome
+//! (those raised here carry their issues; every other error answer under `/fhir/` is
+//! turned into one by [`crate::error::render_errors`] with the status `/api/v1` would give).
+//!
+//! The purpose of use comes from `X-Purpose-Of-Use` (the platform's purposes) and is
+//! `treatment` when absent: FHIR clients of a clinical system act for care, and the purpose
+//! is recorded on the ledger either way.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use meditrustal_app::fhir_model::{
+    FHIR_JSON, Invalid, Issue, IssueCode, ResourceType, SearchQuery, bundle, capability,
+    operation_outcome,
+};
+use meditrustal_app::{App, FhirError, FhirResource};
+use meditrustal_domain::Purpose;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::extract::AuthUser;
+
+/// Largest FHIR request body (a transaction Bundle of a patient's history fits).
+pub const MAX_FHIR_BYTES: usize = 8 * 1024 * 1024;
+
+/// Marks an answer that already is an OperationOutcome, so the error middleware keeps it.
+#[derive(Debug, Clone, Copy)]
+pub struct OutcomeRendered;
+
+/// The scheme this server is reached by, for absolute URLs in Bundles.
+#[derive(Debug, Clone, Copy)]
+pub struct Scheme(pub &'static str);
+
+pub fn router(scheme: &'static str) -> Router<AppState> {
+    Router::new()
+        .route("/metadata", get(metadata))
+        .route("/{kind}", get(search).post(create))
+        .route("/{kind}/{id}", get(read).put(update))
+        .route("/{kind}/{id}/_history", get(history))
+        .route("/{kind}/{id}/_history/{version}", get(vread))
+        .layer(axum::Extension(Scheme(scheme)))
+}
+
+/// A FHIR failure as an answer.
+pub enum FhirFailure {
+    Outcome(StatusCode, Value),
+    Api(ApiError),
+}
+
+impl From<ApiError> for FhirFailure {
+    fn from(err: ApiError) -> Self {
+        FhirFailure::Api(err)
+    }
+}
+
+impl From<FhirError> for FhirFailure {
+    fn from(err: FhirError) -> Self {
+        match err {
+            FhirError::Invalid(invalid) => invalid.into(),
+            FhirError::VersionMismatch { current } => FhirFailure::Outcome(
+                StatusCode::PRECONDITION_FAILED,
+                operation_outcome(
+                    &[Issue::new(
+                        IssueCode::Conflict,
+                        format!("the current version is {current}; If-Match named another"),
+                    )],
+                    Some("VERSION_CONFLICT"),
+                ),
+            ),
+            FhirError::App(app) => FhirFailure::Api(app.into()),
+        }
+    }
+}
+
+impl From<Invalid> for FhirFailure {
+    fn from(invalid: Invalid) -> Self {
+        FhirFailure::Outcome(
+            StatusCode::BAD_REQUEST,
+            operation_outcome(&invalid.issues, Some("INVALID_RESOURCE")),
+        )
+    }
+}
+
+impl IntoResponse for FhirFailure {
+    fn into_response(self) -> Response {
+        match self {
+            FhirFailure::Api(api) => api.into_response(),
+            FhirFailure::Outcome(status, outcome) => {
+                let mut response = fhir_json(status, &outcome);
+                response.extensions_mut().insert(OutcomeRendered);
+                response
+            }
+        }
+    }
+}
+
+type FhirResult = Result<Response, FhirFailure>;
+
+fn fhir_json(status: StatusCode, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = (status, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+    response
+}
+
+fn base_url(headers: &HeaderMap, scheme: Scheme) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .unwrap_or("localhost");
+    format!("{}://{host}/fhir/r4", scheme.0)
+}
+
+fn resource_type(name: &str) -> Result<ResourceType, FhirFailure> {
+    ResourceType::parse(name).ok_or_else(|| {
+        FhirFailure::Outcome(
+            StatusCode::NOT_FOUND,
+            operation_outcome(
+                &[Issue::new(
+                    IssueCode::NotSupported,
+                    format!(
+                        "resource type `{}` is not supported",
+                        name.chars().take(60).collect::<String>()
+                    ),
+                )],
+                Some("NOT_FOUND"),
+            ),
+        )
+    })
+}
+
+fn purpose(headers: &HeaderMap) -> Result<Option<Purpose>, FhirFailure> {
+    match headers.get("x-purpose-of-use").map(|v| v.to_str()) {
+        None => Ok(Some(Purpose::Treatment)),
+        Some(Ok(text)) => Ok(Some(Purpose::parse(text).map_err(|v| {
+            FhirFailure::Api(ApiError::from(meditrustal_app::AppError::Validation(v)))
+        })?)),
+        Some(Err(_)) => Err(ApiError::invalid_query("X-Purpose-Of-Use is not valid").into()),
+    }
+}
+
+fn parse_body(body: &Bytes, headers: &HeaderMap) -> Result<Value, FhirFailure> {
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    if content_type != FHIR_JSON && content_type != "application/json" {
+        return Err(FhirFailure::Outcome(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            operation_outcome(
+                &[Issue::new(
+                    IssueCode::NotSupported,
+                    "send application/fhir+json",
+                )],
+                Some("UNSUPPORTED_MEDIA_TYPE"),
+            ),
+        ));
+    }
+    serde_json::from_slice(body).map_err(|_| {
+        Invalid::one(Issue::new(
+            IssueCode::Structure,
+            "the body is not valid JSON",
+        ))
+        .into()
+    })
+}
+
+/// `Prefer: return=minimal` gives an empty body; anything else the resource.
+fn wants_minimal(headers: &HeaderMap) -> bool {
+    headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|p| p.trim() == "return=minimal"))
+}
+
+fn resource_response(
+    status: StatusCode,
+    resource: &FhirResource,
+    base: Option<&str>,
+    minimal: bool,
+) -> Response {
+    let mut response = if minimal {
+        let mut empty = status.into_response();
+        empty
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON));
+        empty
+    } else {
+        fhir_json(status, &resource.resource)
+    };
+    let headers = response.headers_mut();
+    if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", resource.version)) {
+        headers.insert(ETAG, etag);
+    }
+    if let Some(base) = base {
+        let location = format!(
+            "{base}/{}/{}/_history/{}",
+            resource.resource["resourceType"]
+                .as_str()
+                .unwrap_or_default(),
+            resource.resource["id"].as_str().unwrap_or_default(),
+            resource.version
+        );
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            headers.insert(LOCATION, value);
+        }
+    }
+    response
+}
+
+async fn metadata(
+    headers: HeaderMap,
+    axum::Extension(scheme): axum::Extension<Scheme>,
+) -> Response {
+    let statement = capability::capability_statement(
+        &base_url(&headers, scheme),
+        env!("CARGO_PKG_VERSION"),
+        "2026-01-01T00:00:00Z",
+    );
+    fhir_json(StatusCode::OK, &statement)
+}
+
+async fn create(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    axum::Extension(scheme): axum::Extension<Scheme>,
+    Path(kind): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let resource = parse_body(&body, &headers)?;
+    let purpose = purpose(&headers)?;
+    let created = app.fhir_create(&actor, kind, resource, purpose).await?;
+    let base = base_url(&headers, scheme);
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &created,
+        Some(&base),
+        wants_minimal(&headers),
+    ))
+}
+
+async fn update(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    axum::Extension(scheme): axum::Extension<Scheme>,
+    Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let resource = parse_body(&body, &headers)?;
+    let purpose = purpose(&headers)?;
+    let if_match = match headers.get(IF_MATCH) {
+        None => None,
+        Some(value) => Some(etag_version(value).ok_or_else(|| {
+            FhirFailure::from(Invalid::one(Issue::new(
+                IssueCode::Invalid,
+                "If-Match must be an ETag such as W/\"3\"",
+            )))
+        })?),
+    };
+    let updated = app
+        .fhir_update(&actor, kind, &id, resource, if_match, purpose)
+        .await?;
+    let base = base_url(&headers, scheme);
+    Ok(resource_response(
+        StatusCode::OK,
+        &updated,
+        Some(&base),
+        wants_minimal(&headers),
+    ))
+}
+
+fn etag_version(value: &HeaderValue) -> Option<u32> {
+    let text = value.to_str().ok()?.trim();
+    let text = text.strip_prefix("W/").unwrap_or(text);
+    text.trim_matches('"').parse().ok()
+}
+
+async fn read(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let purpose = purpose(&headers)?;
+    let found = app.fhir_read(&actor, kind, &id, None, purpose).await?;
+    Ok(resource_response(StatusCode::OK, &found, None, false))
+}
+
+async fn vread(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path((kind, id, version)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let purpose = purpose(&headers)?;
+    let version: u32 = version.parse().map_err(|_| {
+        FhirFailure::Api(ApiError::from(meditrustal_app::AppError::NotFound {
+            what: "resource version",
+        }))
+    })?;
+    let found = app
+        .fhir_read(&actor, kind, &id, Some(version), purpose)
+        .await?;
+    Ok(resource_response(StatusCode::OK, &found, None, false))
+}
+
+async fn history(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    axum::Extension(scheme): axum::Extension<Scheme>,
+    Path((kind, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let purpose = purpose(&headers)?;
+    let versions = app.fhir_history(&actor, kind, &id, purpose).await?;
+    let base = base_url(&headers, scheme);
+    let resources = versions.into_iter().map(|v| v.resource).collect();
+    Ok(fhir_json(
+        StatusCode::OK,
+        &bundle::history(&base, resources),
+    ))
+}
+
+async fn search(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    axum::Extension(scheme): axum::Extension<Scheme>,
+    Path(kind): Path<String>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+) -> FhirResult {
+    let kind = resource_type(&kind)?;
+    let raw = raw.unwrap_or_default();
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&raw)
+        .map_err(|_| ApiError::invalid_query("the query string is not valid"))?;
+    let query = SearchQuery::parse(kind, &pairs)?;
+    let purpose = purpose(&headers)?;
+    let page = app.fhir_search(&actor, kind, &query, purpose).await?;
+    let base = base_url(&headers, scheme);
+    let link = |offset: u32| {
+        let mut params: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(name, _)| name != "_offset")
+            .cloned()
+            .collect();
+        params.push(("_offset".to_owned(), offset.to_string()));
+        format!(
+            "{base}/{kind}?{}",
+            serde_urlencoded::to_string(&params).unwrap_or_default()
+        )
+    };
+    let next_offset = query.offset.saturating_add(query.count);
+    let next = (u64::from(next_offset) < page.total).then(|| link(next_offset));
+    let matches = page.matches.into_iter().map(|m| m.resource).collect();
+    let bundle = bundle::searchset(
+        &base,
+        page.total,
+        matches,
+        page.included,
+        &link(query.offset),
+        next.as_deref(),
+    );
+    Ok(fhir_json(StatusCode::OK, &bundle))
+}
