@@ -47,16 +47,36 @@ pub struct FhirResource {
 /// One page of a search.
 #[derive(Debug, Clone)]
 pub struct FhirPage {
-    pub total: u64,
+    /// `None` where counting would cost a full scan (the audit trail).
+    pub total: Option<u64>,
+    /// Whether a next page may exist.
+    pub more: bool,
     pub matches: Vec<FhirResource>,
     pub included: Vec<Value>,
 }
 
-fn invalid(code: IssueCode, message: impl Into<String>, at: &str) -> FhirError {
-    FhirError::Invalid(Invalid::one(Issue::new(code, message).at(at.to_owned())))
+impl FhirPage {
+    pub(crate) fn empty() -> FhirPage {
+        FhirPage {
+            total: Some(0),
+            more: false,
+            matches: Vec::new(),
+            included: Vec::new(),
+        }
+    }
 }
 
-fn not_found() -> AppError {
+pub(crate) fn invalid(code: IssueCode, message: impl Into<String>, at: &str) -> FhirError {
+    let issue = Issue::new(code, message);
+    let issue = if at.is_empty() {
+        issue
+    } else {
+        issue.at(at.to_owned())
+    };
+    FhirError::Invalid(Invalid::one(issue))
+}
+
+pub(crate) fn not_found() -> AppError {
     AppError::NotFound { what: "resource" }
 }
 
@@ -65,7 +85,7 @@ fn record_id(id: &str) -> Result<RecordId, AppError> {
     Uuid::parse_str(id).map(RecordId).map_err(|_| not_found())
 }
 
-fn millis(at: OffsetDateTime) -> i64 {
+pub(crate) fn millis(at: OffsetDateTime) -> i64 {
     i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
@@ -78,6 +98,9 @@ impl App {
         purpose: Option<Purpose>,
     ) -> Result<FhirResource, FhirError> {
         validate(&resource, kind)?;
+        if kind == ResourceType::Consent {
+            return self.fhir_grant_consent(actor, &resource).await;
+        }
         let patient = self.fhir_patient(kind, &resource).await?;
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
@@ -109,6 +132,9 @@ impl App {
                 "the resource's id must be the id in the URL",
                 &format!("{kind}.id"),
             ));
+        }
+        if kind == ResourceType::Consent {
+            return self.fhir_update_consent(actor, id, &resource).await;
         }
         let record = record_id(id)?;
         let meta = self.fhir_record(kind, record).await?;
@@ -153,6 +179,12 @@ impl App {
         version: Option<u32>,
         purpose: Option<Purpose>,
     ) -> Result<FhirResource, FhirError> {
+        if !kind.is_record_backed() {
+            if version.is_some_and(|v| v != 1) {
+                return Err(not_found().into());
+            }
+            return self.fhir_read_platform(actor, kind, id, purpose).await;
+        }
         let record = record_id(id)?;
         let read = self.read_record(actor, record, version, purpose).await?;
         let resource = parse_stored(kind, &read.meta, &read.content)?;
@@ -173,6 +205,11 @@ impl App {
         id: &str,
         purpose: Option<Purpose>,
     ) -> Result<Vec<FhirResource>, FhirError> {
+        if !kind.is_record_backed() {
+            return Ok(vec![
+                self.fhir_read_platform(actor, kind, id, purpose).await?,
+            ]);
+        }
         let record = record_id(id)?;
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, record, Action::ReadRecord, purpose)
@@ -215,16 +252,13 @@ impl App {
         query: &SearchQuery,
         purpose: Option<Purpose>,
     ) -> Result<FhirPage, FhirError> {
+        if !kind.is_record_backed() {
+            return self.fhir_search_platform(actor, kind, query, purpose).await;
+        }
         let patient = match (&query.patient, actor.role) {
             (Some(id), _) => match Uuid::parse_str(id) {
                 Ok(id) => UserId(id),
-                Err(_) => {
-                    return Ok(FhirPage {
-                        total: 0,
-                        matches: vec![],
-                        included: vec![],
-                    });
-                }
+                Err(_) => return Ok(FhirPage::empty()),
             },
             (None, Role::Patient) => actor.user_id,
             (None, _) => {
@@ -301,7 +335,8 @@ impl App {
             included.push(patient_resource(&user));
         }
         Ok(FhirPage {
-            total,
+            total: Some(total),
+            more: u64::from(query.offset) + u64::from(query.count) < total,
             matches,
             included,
         })

@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod exports;
 mod fhir;
+mod fhir_platform;
 mod gc;
 mod keys;
 mod models;

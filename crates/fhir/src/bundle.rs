@@ -15,7 +15,7 @@ pub fn full_url(base: &str, resource: &Value) -> String {
 /// A page of search results: `matches` (with `search.mode = match`), then `included`.
 pub fn searchset(
     base: &str,
-    total: u64,
+    total: Option<u64>,
     matches: Vec<Value>,
     included: Vec<Value>,
     self_link: &str,
@@ -40,9 +40,11 @@ pub fn searchset(
     let mut bundle = json!({
         "resourceType": "Bundle",
         "type": "searchset",
-        "total": total,
         "link": links,
     });
+    if let Some(total) = total {
+        bundle["total"] = json!(total);
+    }
     if !entries.is_empty() {
         bundle["entry"] = Value::Array(entries);
     }
@@ -142,7 +144,7 @@ mod tests {
         let patient = json!({"resourceType": "Patient", "id": "p1"});
         let bundle = searchset(
             "http://h/fhir/r4",
-            7,
+            Some(7),
             vec![obs],
             vec![patient],
             "self",
@@ -155,7 +157,7 @@ mod tests {
             "http://h/fhir/r4/Observation/o1"
         );
         assert_eq!(bundle["entry"][1]["search"]["mode"], "include");
-        let empty = searchset("b", 0, vec![], vec![], "self", None);
-        assert!(empty.get("entry").is_none());
+        let empty = searchset("b", None, vec![], vec![], "self", None);
+        assert!(empty.get("entry").is_none() && empty.get("total").is_none());
     }
 }

@@ -20,6 +20,8 @@ pub fn capability_statement(base: &str, software_version: &str, date: &str) -> V
             let mut interactions = vec!["read", "search-type"];
             if writable {
                 interactions.extend(["vread", "create", "update", "history-instance"]);
+            } else if kind.elements().is_some() {
+                interactions.extend(["create", "update"]);
             }
             let mut params = vec![
                 json!({"name": "_id", "type": "token"}),

@@ -621,6 +621,62 @@ const PROVENANCE: &[Element] = &[
     many("signature", ANY),
 ];
 
+const CONSENT: &[Element] = &[
+    many("identifier", IDENTIFIER),
+    req(
+        "status",
+        Kind::Code(&[
+            "draft",
+            "proposed",
+            "active",
+            "rejected",
+            "inactive",
+            "entered-in-error",
+        ]),
+    ),
+    req("scope", CODEABLE_CONCEPT),
+    req_many("category", CODEABLE_CONCEPT),
+    opt("patient", REFERENCE),
+    opt("dateTime", DATE_TIME),
+    many("performer", REFERENCE),
+    many("organization", REFERENCE),
+    opt(
+        "source",
+        Kind::Choice(&[("Attachment", ATTACHMENT), ("Reference", REFERENCE)]),
+    ),
+    many("policy", ANY),
+    opt("policyRule", CODEABLE_CONCEPT),
+    many("verification", ANY),
+    opt(
+        "provision",
+        Kind::Complex(&[
+            opt("type", Kind::Code(&["deny", "permit"])),
+            opt("period", PERIOD),
+            many(
+                "actor",
+                Kind::Complex(&[req("role", CODEABLE_CONCEPT), req("reference", REFERENCE)]),
+            ),
+            many("action", CODEABLE_CONCEPT),
+            many("securityLabel", CODING),
+            many("purpose", CODING),
+            many("class", CODING),
+            many("code", CODEABLE_CONCEPT),
+            opt("dataPeriod", PERIOD),
+            many(
+                "data",
+                Kind::Complex(&[
+                    req(
+                        "meaning",
+                        Kind::Code(&["instance", "related", "dependents", "authoredby"]),
+                    ),
+                    req("reference", REFERENCE),
+                ]),
+            ),
+            many("provision", ANY),
+        ]),
+    ),
+];
+
 macro_rules! resource_types {
     ($($variant:ident => $name:literal, $elements:expr, $patient:expr;)+) => {
         /// The resource types of `/fhir/r4`.
@@ -665,7 +721,7 @@ resource_types! {
     AllergyIntolerance => "AllergyIntolerance", Some(ALLERGY_INTOLERANCE), Some("patient");
     DiagnosticReport => "DiagnosticReport", Some(DIAGNOSTIC_REPORT), Some("subject");
     DocumentReference => "DocumentReference", Some(DOCUMENT_REFERENCE), Some("subject");
-    Consent => "Consent", None, None;
+    Consent => "Consent", Some(CONSENT), None;
     Provenance => "Provenance", Some(PROVENANCE), None;
     AuditEvent => "AuditEvent", None, None;
 }
@@ -674,7 +730,13 @@ impl ResourceType {
     /// Stored as records of a patient (category `fhir-resource`), so the vault, consent,
     /// ledger, erasure and export apply to them unchanged.
     pub fn is_record_backed(self) -> bool {
-        self.elements().is_some()
+        !matches!(
+            self,
+            ResourceType::Patient
+                | ResourceType::Practitioner
+                | ResourceType::Consent
+                | ResourceType::AuditEvent
+        )
     }
 }
 

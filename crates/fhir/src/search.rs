@@ -119,6 +119,8 @@ pub struct SearchQuery {
     pub sort: Sort,
     /// `_include=<Type>:patient` (or `:subject`): add the patient to the Bundle.
     pub include_patient: bool,
+    /// `identifier=system|value` (Patient, Practitioner).
+    pub identifier: Option<TokenValue>,
 }
 
 /// The search parameters a type supports besides `_id`, `_lastUpdated` and the result
@@ -233,6 +235,7 @@ impl SearchQuery {
                 }
                 "code" | "type" if known(name) => query.code = Some(token(value, name)?),
                 "category" if known(name) => query.category = Some(token(value, name)?),
+                "identifier" if known(name) => query.identifier = Some(token(value, name)?),
                 "status" if known(name) => {
                     if value.is_empty() || value.contains(',') {
                         return Err(bad(IssueCode::NotSupported, "status takes one code", name));

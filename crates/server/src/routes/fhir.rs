@@ -374,7 +374,7 @@ async fn search(
         )
     };
     let next_offset = query.offset.saturating_add(query.count);
-    let next = (u64::from(next_offset) < page.total).then(|| link(next_offset));
+    let next = page.more.then(|| link(next_offset));
     let matches = page.matches.into_iter().map(|m| m.resource).collect();
     let bundle = bundle::searchset(
         &base,

@@ -13,6 +13,8 @@ on_both_backends!(
     search_filters_pages_and_includes,
     a_doctor_needs_consent_and_is_audited,
     invalid_resources_are_refused_and_nothing_is_stored,
+    consents_are_one_thing_in_both_apis,
+    accounts_and_audit_events_as_fhir,
 );
 
 const FHIR: &str = "application/fhir+json";
@@ -532,4 +534,190 @@ async fn invalid_resources_are_refused_and_nothing_is_stored(backend: TestBacken
         .await
         .unwrap();
     assert_eq!(listed["records"], json!([]));
+}
+
+fn fhir_consent(patient: &str, doctor: &str) -> Value {
+    json!({"resourceType": "Consent", "status": "active",
+        "scope": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "patient-privacy"}]},
+        "category": [{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}],
+        "patient": {"reference": format!("Patient/{patient}")},
+        "provision": {"type": "permit",
+            "actor": [{"role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
+                       "reference": {"reference": format!("Practitioner/{doctor}")}}],
+            "purpose": [{"system": "urn:meditrustal:purpose", "code": "treatment"}]}})
+}
+
+async fn consents_are_one_thing_in_both_apis(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (doctor_id, doctor) = app.user("dr.wang", "doctor").await;
+    let (other_doctor_id, other_doctor) = app.user("dr.li", "doctor").await;
+    let created = create(
+        &app,
+        &patient,
+        &observation(&patient_id, "2345-7", "2024-01-10", "final"),
+    )
+    .await;
+    let record = created["id"].as_str().unwrap();
+    let fhir_path = format!("/Observation/{record}");
+    let api_path = format!("/api/v1/records/{record}/content?purpose=treatment");
+
+    // Granted through FHIR: enforced through /api/v1 and FHIR, listed by /api/v1.
+    let consent = create(&app, &patient, &fhir_consent(&patient_id, &doctor_id)).await;
+    assert_eq!(consent["status"], "active");
+    assert_eq!(
+        app.get(&api_path, Some(&doctor)).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(get(&app, &fhir_path, &doctor).await.0, StatusCode::OK);
+    let listed: Value = app
+        .get("/api/v1/consents", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["consents"][0]["id"], consent["id"], "{listed}");
+
+    // Granted through /api/v1: a FHIR Consent naming the doctor as Practitioner.
+    let grant = json!({"grantee": "dr.li", "scope": {"kind": "all"}, "purposes": ["treatment"]});
+    let response = app.post("/api/v1/consents", &grant, Some(&patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let granted: Value = response.json().await.unwrap();
+    let (status, as_fhir) = get(
+        &app,
+        &format!("/Consent/{}", granted["id"].as_str().unwrap()),
+        &patient,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{as_fhir}");
+    assert_eq!(
+        as_fhir["provision"]["actor"][0]["reference"]["reference"],
+        format!("Practitioner/{other_doctor_id}")
+    );
+    let (_, seen_by_doctor) = get(&app, "/Consent", &other_doctor).await;
+    assert_eq!(seen_by_doctor["total"], 1);
+    assert_eq!(get(&app, &fhir_path, &other_doctor).await.0, StatusCode::OK);
+
+    // Revoked through FHIR: refused through both at once.
+    let mut revoked = consent.clone();
+    revoked["status"] = json!("inactive");
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/Consent/{}", consent["id"].as_str().unwrap()),
+        Some(&patient),
+        Some(&revoked),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "inactive");
+    assert_eq!(
+        app.get(&api_path, Some(&doctor)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&app, &fhir_path, &doctor).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, active) = get(&app, "/Consent?status=active", &patient).await;
+    assert_eq!(active["total"], 1);
+
+    // A doctor cannot grant, and a consent must name a purpose.
+    let (status, _, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/Consent",
+        Some(&doctor),
+        Some(&fhir_consent(&patient_id, &doctor_id)),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let mut no_purpose = fhir_consent(&patient_id, &doctor_id);
+    no_purpose["provision"]
+        .as_object_mut()
+        .unwrap()
+        .remove("purpose");
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/Consent",
+        Some(&patient),
+        Some(&no_purpose),
+        &[],
+    )
+    .await;
+    assert_outcome(status, StatusCode::BAD_REQUEST, &body, "required");
+    let listed: Value = app
+        .get("/api/v1/consents", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["consents"].as_array().unwrap().len(), 2);
+}
+
+async fn accounts_and_audit_events_as_fhir(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (doctor_id, doctor) = app.user("dr.wang", "doctor").await;
+    let (status, me) = get(&app, &format!("/Patient/{patient_id}"), &patient).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        me["identifier"][0]["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("did:meditrustal:")
+    );
+    let (status, body) = get(&app, &format!("/Patient/{patient_id}"), &doctor).await;
+    assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+    let (status, _) = get(&app, &format!("/Practitioner/{doctor_id}"), &patient).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no consent names the doctor yet"
+    );
+    create(&app, &patient, &fhir_consent(&patient_id, &doctor_id)).await;
+    let (status, practitioner) = get(&app, &format!("/Practitioner/{doctor_id}"), &patient).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(practitioner["active"], true);
+    let (_, patients) = get(&app, "/Patient", &doctor).await;
+    assert_eq!(patients["total"], 1);
+    assert_eq!(patients["entry"][0]["resource"]["id"], json!(patient_id));
+
+    let (status, events) = get(&app, "/AuditEvent?_count=50", &patient).await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let kinds: Vec<&str> = events["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"access.denied"), "{kinds:?}");
+    assert!(kinds.contains(&"consent.granted"), "{kinds:?}");
+    let denied = events["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["resource"]["subtype"][0]["code"] == "access.denied")
+        .unwrap();
+    assert_eq!(denied["resource"]["outcome"], "4");
+    let id = denied["resource"]["id"].as_str().unwrap();
+    let (status, one) = get(&app, &format!("/AuditEvent/{id}"), &patient).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["id"], json!(id));
+    // The doctor's own trail is theirs only; the patient's view of this entry is not.
+    let (status, _) = get(&app, &format!("/AuditEvent/{id}"), &doctor).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the denial was the doctor's own action"
+    );
+    let (status, _) = get(&app, "/AuditEvent/leaf-0", &doctor).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
