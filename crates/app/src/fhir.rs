@@ -101,7 +101,7 @@ impl App {
         if kind == ResourceType::Consent {
             return self.fhir_grant_consent(actor, &resource).await;
         }
-        let patient = self.fhir_patient(kind, &resource).await?;
+        let patient = self.fhir_patient(kind, &resource, &[]).await?;
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
         let meta = self
@@ -138,7 +138,7 @@ impl App {
         }
         let record = record_id(id)?;
         let meta = self.fhir_record(kind, record).await?;
-        let patient = self.fhir_patient(kind, &resource).await?;
+        let patient = self.fhir_patient(kind, &resource, &[]).await?;
         if patient != meta.patient {
             return Err(invalid(
                 IssueCode::Invariant,
@@ -344,10 +344,11 @@ impl App {
 
     /// The patient a resource belongs to: its patient reference, or for a Provenance the
     /// patient of the record its first target names.
-    async fn fhir_patient(
+    pub(crate) async fn fhir_patient(
         &self,
         kind: ResourceType,
         resource: &Value,
+        pending: &[(RecordId, UserId)],
     ) -> Result<UserId, FhirError> {
         if let Some(element) = kind.patient_element() {
             let at = format!("{kind}.{element}");
@@ -379,6 +380,9 @@ impl App {
             .nth(1)
             .and_then(|id| Uuid::parse_str(id).ok())
             .map(RecordId);
+        if let Some((_, patient)) = pending.iter().find(|(id, _)| Some(*id) == record) {
+            return Ok(*patient);
+        }
         let meta = match record {
             Some(id) => self.store.record(id).await.map_err(AppError::from)?,
             None => None,
@@ -393,7 +397,11 @@ impl App {
     }
 
     /// A record that holds a FHIR resource of `kind` (else not found).
-    async fn fhir_record(&self, kind: ResourceType, id: RecordId) -> Result<RecordMeta, FhirError> {
+    pub(crate) async fn fhir_record(
+        &self,
+        kind: ResourceType,
+        id: RecordId,
+    ) -> Result<RecordMeta, FhirError> {
         let search = FhirSearch {
             id: Some(id),
             limit: 1,
@@ -411,7 +419,11 @@ impl App {
     }
 }
 
-fn fhir_upload(patient: UserId, purpose: Option<Purpose>, content: Vec<u8>) -> RecordUpload {
+pub(crate) fn fhir_upload(
+    patient: UserId,
+    purpose: Option<Purpose>,
+    content: Vec<u8>,
+) -> RecordUpload {
     RecordUpload {
         patient: Some(patient),
         category: Some(RecordCategory::FhirResource.as_str().to_owned()),
@@ -422,7 +434,7 @@ fn fhir_upload(patient: UserId, purpose: Option<Purpose>, content: Vec<u8>) -> R
 }
 
 /// What is sealed: the resource without what the server assigns.
-fn stored_content(mut resource: Value) -> Result<Vec<u8>, AppError> {
+pub(crate) fn stored_content(mut resource: Value) -> Result<Vec<u8>, AppError> {
     if let Some(object) = resource.as_object_mut() {
         object.remove("id");
         if let Some(meta) = object.get_mut("meta").and_then(Value::as_object_mut) {
@@ -449,7 +461,7 @@ fn parse_stored(kind: ResourceType, meta: &RecordMeta, content: &[u8]) -> Result
     Ok(resource)
 }
 
-fn served(
+pub(crate) fn served(
     kind: ResourceType,
     mut resource: Value,
     meta: &RecordMeta,
@@ -470,7 +482,7 @@ fn served(
     }
 }
 
-fn index_write(
+pub(crate) fn index_write(
     kind: ResourceType,
     patient: UserId,
     resource: &Value,

@@ -123,6 +123,22 @@ impl ApiError {
     /// The same error as a FHIR OperationOutcome (for `/fhir/`), with the same status;
     /// the platform's code is the issue's `details.text`.
     fn render_outcome(&self, request_id: &str) -> Response {
+        let (status, outcome) = self.outcome(request_id);
+        let mut response = (status, axum::Json(outcome)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(meditrustal_app::fhir_model::FHIR_JSON),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+
+    /// The status and OperationOutcome of this error (also used inside batch responses).
+    pub(crate) fn outcome(&self, request_id: &str) -> (StatusCode, Value) {
         use meditrustal_app::fhir_model::{Issue, IssueCode, operation_outcome};
         let code = match self.status {
             StatusCode::BAD_REQUEST => IssueCode::Invalid,
@@ -146,17 +162,7 @@ impl ApiError {
             format!("{} (request {request_id})", self.message)
         };
         let outcome = operation_outcome(&[Issue::new(code, message)], Some(self.code));
-        let mut response = (self.status, axum::Json(outcome)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(meditrustal_app::fhir_model::FHIR_JSON),
-        );
-        if self.status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        response
+        (self.status, outcome)
     }
 }
 

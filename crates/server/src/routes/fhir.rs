@@ -14,11 +14,12 @@ use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use meditrustal_app::fhir_model::bundle::EntryResponse;
 use meditrustal_app::fhir_model::{
     FHIR_JSON, Invalid, Issue, IssueCode, ResourceType, SearchQuery, bundle, capability,
     operation_outcome,
 };
-use meditrustal_app::{App, FhirError, FhirResource};
+use meditrustal_app::{App, EntryRequest, FhirError, FhirResource, entry_request};
 use meditrustal_domain::Purpose;
 use serde_json::Value;
 
@@ -39,6 +40,7 @@ pub struct Scheme(pub &'static str);
 
 pub fn router(scheme: &'static str) -> Router<AppState> {
     Router::new()
+        .route("/", axum::routing::post(bundle))
         .route("/metadata", get(metadata))
         .route("/{kind}", get(search).post(create))
         .route("/{kind}/{id}", get(read).put(update))
@@ -385,4 +387,116 @@ async fn search(
         next.as_deref(),
     );
     Ok(fhir_json(StatusCode::OK, &bundle))
+}
+
+impl FhirFailure {
+    /// Status and OperationOutcome, for an entry of a batch response.
+    fn parts(self) -> (StatusCode, Value) {
+        match self {
+            FhirFailure::Outcome(status, outcome) => (status, outcome),
+            FhirFailure::Api(api) => api.outcome(""),
+        }
+    }
+}
+
+/// `POST /fhir/r4` with a `transaction` (all or nothing) or `batch` (each entry alone)
+/// Bundle.
+async fn bundle(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> FhirResult {
+    let bundle = parse_body(&body, &headers)?;
+    let purpose = purpose(&headers)?;
+    if bundle["resourceType"] != "Bundle" {
+        return Err(Invalid::one(
+            Issue::new(
+                IssueCode::Invalid,
+                "POST a Bundle of type transaction or batch",
+            )
+            .at("resourceType"),
+        )
+        .into());
+    }
+    match bundle["type"].as_str() {
+        Some("transaction") => {
+            let answer = app.fhir_transaction(&actor, bundle, purpose).await?;
+            Ok(fhir_json(StatusCode::OK, &answer))
+        }
+        Some("batch") => Ok(fhir_json(
+            StatusCode::OK,
+            &run_batch(&app, &actor, &bundle, purpose).await?,
+        )),
+        _ => Err(Invalid::one(
+            Issue::new(IssueCode::Value, "type must be transaction or batch").at("Bundle.type"),
+        )
+        .into()),
+    }
+}
+
+async fn run_batch(
+    app: &App,
+    actor: &meditrustal_app::Actor,
+    bundle: &Value,
+    purpose: Option<Purpose>,
+) -> Result<Value, FhirFailure> {
+    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    if entries.len() > meditrustal_app::MAX_TRANSACTION_ENTRIES {
+        return Err(Invalid::one(Issue::new(IssueCode::TooCostly, "too many entries")).into());
+    }
+    let mut answers = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let resource = entry.get("resource").cloned().unwrap_or(Value::Null);
+        let outcome = match entry_request(entry, index) {
+            Err(invalid) => Err(FhirFailure::from(invalid)),
+            Ok(EntryRequest::Create(kind)) => app
+                .fhir_create(actor, kind, resource, purpose)
+                .await
+                .map(|r| (StatusCode::CREATED, r))
+                .map_err(FhirFailure::from),
+            Ok(EntryRequest::Update(kind, id)) => app
+                .fhir_update(actor, kind, &id, resource, None, purpose)
+                .await
+                .map(|r| (StatusCode::OK, r))
+                .map_err(FhirFailure::from),
+        };
+        answers.push(match outcome {
+            Ok((status, done)) => EntryResponse {
+                status: status_line(status),
+                location: Some(format!(
+                    "{}/{}/_history/{}",
+                    done.resource["resourceType"].as_str().unwrap_or_default(),
+                    done.resource["id"].as_str().unwrap_or_default(),
+                    done.version
+                )),
+                etag: Some(format!("W/\"{}\"", done.version)),
+                last_modified: done.resource["meta"]["lastUpdated"]
+                    .as_str()
+                    .map(str::to_owned),
+                resource: Some(done.resource),
+                outcome: None,
+            },
+            Err(failure) => {
+                let (status, outcome) = failure.parts();
+                EntryResponse {
+                    status: status_line(status),
+                    location: None,
+                    etag: None,
+                    last_modified: None,
+                    resource: None,
+                    outcome: Some(outcome),
+                }
+            }
+        });
+    }
+    Ok(bundle::response_bundle(true, answers))
+}
+
+fn status_line(status: StatusCode) -> String {
+    format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    )
 }

@@ -15,6 +15,7 @@ on_both_backends!(
     invalid_resources_are_refused_and_nothing_is_stored,
     consents_are_one_thing_in_both_apis,
     accounts_and_audit_events_as_fhir,
+    transactions_are_all_or_nothing_and_batches_are_not,
 );
 
 const FHIR: &str = "application/fhir+json";
@@ -720,4 +721,106 @@ async fn accounts_and_audit_events_as_fhir(backend: TestBackend) {
     );
     let (status, _) = get(&app, "/AuditEvent/leaf-0", &doctor).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn transactions_are_all_or_nothing_and_batches_are_not(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let encounter_url = "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a";
+    let observation_url = "urn:uuid:88f151c0-a954-468a-88bd-5ae15c08e059";
+    let mut with_encounter = observation(&patient_id, "2345-7", "2024-01-10", "final");
+    with_encounter["encounter"] = json!({"reference": encounter_url});
+    let history = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": encounter_url, "resource": examples(&patient_id)[5], "request": {"method": "POST", "url": "Encounter"}},
+        {"fullUrl": observation_url, "resource": with_encounter, "request": {"method": "POST", "url": "Observation"}},
+        {"resource": examples(&patient_id)[1], "request": {"method": "POST", "url": "Condition"}},
+        {"resource": {"resourceType": "Provenance", "target": [{"reference": observation_url}],
+            "recorded": "2024-01-10T10:00:00+08:00",
+            "agent": [{"who": {"reference": format!("Patient/{patient_id}")}}]},
+         "request": {"method": "POST", "url": "Provenance"}},
+    ]});
+    let (status, _, answer) = send(
+        &app,
+        reqwest::Method::POST,
+        "",
+        Some(&patient),
+        Some(&history),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["type"], "transaction-response");
+    let locations: Vec<&str> = answer["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert_eq!(e["response"]["status"], "201 Created");
+            e["response"]["location"].as_str().unwrap()
+        })
+        .collect();
+    let encounter_ref = locations[0].split("/_history").next().unwrap();
+    let observation_path = locations[1].split("/_history").next().unwrap();
+    let (status, stored) = get(&app, &format!("/{observation_path}"), &patient).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        stored["encounter"]["reference"], encounter_ref,
+        "references between entries resolved"
+    );
+    let (_, provenance) = get(
+        &app,
+        &format!("/{}", locations[3].split("/_history").next().unwrap()),
+        &patient,
+    )
+    .await;
+    assert_eq!(provenance["target"][0]["reference"], observation_path);
+
+    // One bad entry: nothing of the transaction is stored.
+    let failing = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": observation(&patient_id, "718-7", "2024-02-10", "final"), "request": {"method": "POST", "url": "Observation"}},
+        {"resource": observation(&patient_id, "718-7", "2024-02-30", "final"), "request": {"method": "POST", "url": "Observation"}},
+    ]});
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "",
+        Some(&patient),
+        Some(&failing),
+        &[],
+    )
+    .await;
+    assert_outcome(status, StatusCode::BAD_REQUEST, &body, "value");
+    assert_eq!(
+        body["issue"][0]["expression"][0],
+        "Bundle.entry[1].resource.Observation.effectiveDateTime"
+    );
+    let (_, found) = get(&app, "/Observation?code=718-7", &patient).await;
+    assert_eq!(found["total"], 0);
+    let (_, found) = get(&app, "/Observation", &patient).await;
+    assert_eq!(found["total"], 1);
+
+    // A batch applies each entry on its own.
+    let mut batch = failing.clone();
+    batch["type"] = json!("batch");
+    let (status, _, answer) = send(
+        &app,
+        reqwest::Method::POST,
+        "",
+        Some(&patient),
+        Some(&batch),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["type"], "batch-response");
+    assert_eq!(answer["entry"][0]["response"]["status"], "201 Created");
+    assert_eq!(answer["entry"][1]["response"]["status"], "400 Bad Request");
+    assert_eq!(
+        answer["entry"][1]["response"]["outcome"]["resourceType"],
+        "OperationOutcome"
+    );
+    let (_, found) = get(&app, "/Observation?code=718-7", &patient).await;
+    assert_eq!(found["total"], 1);
 }
