@@ -81,7 +81,7 @@ pub(crate) fn not_found() -> AppError {
 }
 
 /// A FHIR id that names a record (ours are UUIDs); anything else cannot exist here.
-fn record_id(id: &str) -> Result<RecordId, AppError> {
+pub(crate) fn record_id(id: &str) -> Result<RecordId, AppError> {
     Uuid::parse_str(id).map(RecordId).map_err(|_| not_found())
 }
 
@@ -187,7 +187,15 @@ impl App {
         }
         let record = record_id(id)?;
         let read = self.read_record(actor, record, version, purpose).await?;
-        let resource = parse_stored(kind, &read.meta, &read.content)?;
+        let resource = if kind == ResourceType::DocumentReference
+            && read.meta.category != RecordCategory::FhirResource
+        {
+            // Any other record (a note, a report) is a document: its NLP findings point
+            // at it (docs/fhir.md).
+            document_reference(&read.meta, &read.version)
+        } else {
+            parse_stored(kind, &read.meta, &read.content)?
+        };
         Ok(served(
             kind,
             resource,
@@ -575,5 +583,25 @@ pub fn patient_resource(user: &User) -> Value {
         "meta": { "lastUpdated": instant_text(user.updated_at) },
         "identifier": [{ "system": "urn:ietf:rfc:3986", "value": user.did.as_str() }],
         "active": user.status == meditrustal_domain::UserStatus::Active,
+    })
+}
+
+/// A record that is not itself a FHIR resource, described as a DocumentReference whose
+/// attachment is the record's content in `/api/v1`.
+fn document_reference(meta: &RecordMeta, version: &meditrustal_store::RecordVersion) -> Value {
+    json!({
+        "resourceType": "DocumentReference",
+        "status": "current",
+        "type": { "text": meta.category.as_str() },
+        "subject": { "reference": format!("Patient/{}", meta.patient) },
+        "date": instant_text(version.created_at),
+        "content": [{
+            "attachment": {
+                "contentType": version.content_type,
+                "url": format!("/api/v1/records/{}/content?version={}", meta.id, version.version),
+                "size": version.size_bytes,
+                "creation": instant_text(version.created_at),
+            }
+        }],
     })
 }

@@ -18,6 +18,7 @@ mod events;
 mod exports;
 mod fhir;
 mod fhir_bundle;
+mod fhir_nlp;
 mod fhir_platform;
 mod gc;
 mod keys;

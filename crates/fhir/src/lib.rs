@@ -10,6 +10,7 @@ pub mod capability;
 pub mod datetime;
 pub mod definitions;
 pub mod outcome;
+pub mod scopes;
 pub mod search;
 pub mod validate;
 

@@ -267,6 +267,13 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
 
     api.route("/metrics", get(metrics::expose))
         .nest("/fhir/r4", fhir)
+        // Clients that join paths to a base ending in `/` post Bundles here.
+        .route(
+            "/fhir/r4/",
+            axum::routing::post(routes::fhir::bundle).layer(RequestBodyLimitLayer::new(
+                routes::fhir::MAX_FHIR_BYTES.min(settings.max_upload_bytes),
+            )),
+        )
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
         .fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -42,6 +42,7 @@ pub fn router(scheme: &'static str) -> Router<AppState> {
     Router::new()
         .route("/", axum::routing::post(bundle))
         .route("/metadata", get(metadata))
+        .route("/DocumentReference/{id}/$findings", get(note_findings))
         .route("/{kind}", get(search).post(create))
         .route("/{kind}/{id}", get(read).put(update))
         .route("/{kind}/{id}/_history", get(history))
@@ -401,7 +402,7 @@ impl FhirFailure {
 
 /// `POST /fhir/r4` with a `transaction` (all or nothing) or `batch` (each entry alone)
 /// Bundle.
-async fn bundle(
+pub(crate) async fn bundle(
     State(app): State<App>,
     AuthUser(actor): AuthUser,
     headers: HeaderMap,
@@ -499,4 +500,17 @@ fn status_line(status: StatusCode) -> String {
         status.as_u16(),
         status.canonical_reason().unwrap_or_default()
     )
+}
+
+/// `GET /fhir/r4/DocumentReference/{id}/$findings`: what the NLP engine found in a note, as
+/// Condition, MedicationStatement and Observation with a Provenance naming the note.
+async fn note_findings(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> FhirResult {
+    let purpose = purpose(&headers)?;
+    let found = app.fhir_note_findings(&actor, &id, purpose).await?;
+    Ok(fhir_json(StatusCode::OK, &found))
 }

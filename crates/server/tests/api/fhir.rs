@@ -16,6 +16,7 @@ on_both_backends!(
     consents_are_one_thing_in_both_apis,
     accounts_and_audit_events_as_fhir,
     transactions_are_all_or_nothing_and_batches_are_not,
+    a_note_s_findings_are_conditions_with_provenance,
 );
 
 const FHIR: &str = "application/fhir+json";
@@ -823,4 +824,79 @@ async fn transactions_are_all_or_nothing_and_batches_are_not(backend: TestBacken
     );
     let (_, found) = get(&app, "/Observation?code=718-7", &patient).await;
     assert_eq!(found["total"], 1);
+}
+
+async fn a_note_s_findings_are_conditions_with_provenance(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (_, doctor) = app.user("dr.wang", "doctor").await;
+    let note = app
+        .note(
+            &patient,
+            "主诉：咳嗽3天。否认发热。既往高血压病史。体温 37.2℃。",
+        )
+        .await;
+    let (status, findings) = get(
+        &app,
+        &format!("/DocumentReference/{note}/$findings"),
+        &patient,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{findings}");
+    assert_eq!(findings["type"], "collection");
+    let resources: Vec<&Value> = findings["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["resource"])
+        .collect();
+    let conditions: Vec<&&Value> = resources
+        .iter()
+        .filter(|r| r["resourceType"] == "Condition")
+        .collect();
+    let fever = conditions
+        .iter()
+        .find(|c| c["code"]["text"] == "发热")
+        .expect("the negated fever is reported");
+    assert_eq!(fever["verificationStatus"]["coding"][0]["code"], "refuted");
+    assert!(
+        fever.get("clinicalStatus").is_none(),
+        "a negated finding is not an active problem"
+    );
+    let hypertension = conditions
+        .iter()
+        .find(|c| c["code"]["text"] == "高血压")
+        .expect("hypertension is reported");
+    assert_ne!(
+        hypertension["verificationStatus"]["coding"][0]["code"],
+        "refuted"
+    );
+    assert_eq!(
+        hypertension["subject"]["reference"],
+        format!("Patient/{patient_id}")
+    );
+    let provenance = resources
+        .iter()
+        .find(|r| r["resourceType"] == "Provenance")
+        .unwrap();
+    assert_eq!(
+        provenance["entity"][0]["what"]["reference"],
+        format!("DocumentReference/{note}")
+    );
+    assert_eq!(
+        provenance["target"].as_array().unwrap().len(),
+        resources.len() - 1
+    );
+    let (status, document) = get(&app, &format!("/DocumentReference/{note}"), &patient).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(document["type"]["text"], "clinical-note");
+    let (status, body) = get(
+        &app,
+        &format!("/DocumentReference/{note}/$findings"),
+        &doctor,
+    )
+    .await;
+    assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
 }
