@@ -11,7 +11,7 @@ use crate::{FHIR_JSON, FHIR_VERSION};
 pub const SECURITY_DOC: &str = "Bearer tokens of /api/v1/auth/login. Every read and write is decided by the \
 platform's consent policy and recorded on its ledger; a doctor needs the patient's consent.";
 
-/// `date` is the time the statement was produced (the server's start, an instant).
+/// `date` is when this statement's content last changed (the caller passes it).
 pub fn capability_statement(base: &str, software_version: &str, date: &str) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()

@@ -30,6 +30,9 @@ use crate::extract::AuthUser;
 /// Largest FHIR request body (a transaction Bundle of a patient's history fits).
 pub const MAX_FHIR_BYTES: usize = 8 * 1024 * 1024;
 
+/// When what the CapabilityStatement says last changed; update it with the interface.
+const STATEMENT_DATE: &str = "2026-12-05T00:00:00Z";
+
 /// Marks an answer that already is an OperationOutcome, so the error middleware keeps it.
 #[derive(Debug, Clone, Copy)]
 pub struct OutcomeRendered;
@@ -235,7 +238,7 @@ async fn metadata(
     let statement = capability::capability_statement(
         &base_url(&headers, scheme),
         env!("CARGO_PKG_VERSION"),
-        "2026-01-01T00:00:00Z",
+        STATEMENT_DATE,
     );
     fhir_json(StatusCode::OK, &statement)
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     accounts_and_audit_events_as_fhir,
     transactions_are_all_or_nothing_and_batches_are_not,
     a_note_s_findings_are_conditions_with_provenance,
+    erasure_takes_a_resource_out_of_search,
 );
 
 const FHIR: &str = "application/fhir+json";
@@ -899,4 +900,37 @@ async fn a_note_s_findings_are_conditions_with_provenance(backend: TestBackend) 
     )
     .await;
     assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+}
+
+async fn erasure_takes_a_resource_out_of_search(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let kept = create(
+        &app,
+        &patient,
+        &observation(&patient_id, "2345-7", "2024-01-10", "final"),
+    )
+    .await;
+    let erased = create(
+        &app,
+        &patient,
+        &observation(&patient_id, "2345-7", "2024-01-11", "final"),
+    )
+    .await;
+    let id = erased["id"].as_str().unwrap();
+    let response = app
+        .post(
+            &format!("/api/v1/records/{id}/erasure"),
+            &json!({}),
+            Some(&patient),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, found) = get(&app, "/Observation?code=2345-7", &patient).await;
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["entry"][0]["resource"]["id"], kept["id"]);
+    let (status, body) = get(&app, &format!("/Observation/{id}"), &patient).await;
+    assert_outcome(status, StatusCode::GONE, &body, "deleted");
 }
