@@ -8,8 +8,10 @@ use crate::search::search_params;
 use crate::{FHIR_JSON, FHIR_VERSION};
 
 /// How `/fhir/r4` authenticates and authorises (the CapabilityStatement says so).
-pub const SECURITY_DOC: &str = "Bearer tokens of /api/v1/auth/login. Every read and write is decided by the \
-platform's consent policy and recorded on its ledger; a doctor needs the patient's consent.";
+pub const SECURITY_DOC: &str = "Bearer tokens of /api/v1/auth/login, or tokens limited to SMART on FHIR \
+scopes from POST /api/v1/auth/fhir-token (patient/<Type|*>.<read|write|*>, user/<Type|*>.<read|write|*>; \
+patient/ scopes cover a patient's own data). Scopes only narrow: every read and write is still decided by \
+the platform's consent policy and recorded on its ledger; a doctor needs the patient's consent.";
 
 /// `date` is when this statement's content last changed (the caller passes it).
 pub fn capability_statement(base: &str, software_version: &str, date: &str) -> Value {
@@ -63,6 +65,10 @@ pub fn capability_statement(base: &str, software_version: &str, date: &str) -> V
             "mode": "server",
             "security": {
                 "cors": false,
+                "service": [{ "coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR"
+                }]}],
                 "description": SECURITY_DOC,
             },
             "resource": resources,

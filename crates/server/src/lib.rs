@@ -181,6 +181,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::fhir_token))
         .routes(routes!(routes::me::me))
         .routes(routes!(routes::admin::list_users))
         .routes(routes!(routes::admin::approve_user))

@@ -25,7 +25,11 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::AuthUser;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
+use meditrustal_app::fhir_model::scopes::{Access, Scopes};
+use meditrustal_app::{Actor, AppError};
+use meditrustal_domain::Role;
 
 /// Largest FHIR request body (a transaction Bundle of a patient's history fits).
 pub const MAX_FHIR_BYTES: usize = 8 * 1024 * 1024;
@@ -51,6 +55,61 @@ pub fn router(scheme: &'static str) -> Router<AppState> {
         .route("/{kind}/{id}/_history", get(history))
         .route("/{kind}/{id}/_history/{version}", get(vread))
         .layer(axum::Extension(Scheme(scheme)))
+}
+
+/// The authenticated user and, for a token limited by SMART scopes, those scopes.
+pub struct FhirUser(pub Actor, pub Option<Scopes>);
+
+impl<S> FromRequestParts<S> for FhirUser
+where
+    App: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AppError::Unauthenticated)?;
+        let (actor, scope) = App::from_ref(state).authenticate_scoped(token).await?;
+        Ok(FhirUser(actor, scope.as_deref().map(Scopes::parse)))
+    }
+}
+
+/// Scopes only narrow: without scopes (a session token) the policy alone decides. A
+/// `patient/` scope covers a patient's own data, which is all a patient can reach.
+fn within_scopes(
+    scopes: &Option<Scopes>,
+    actor: &Actor,
+    kind: ResourceType,
+    access: Access,
+) -> Result<(), FhirFailure> {
+    match scopes {
+        None => Ok(()),
+        Some(scopes) if scopes.allows(kind, access, actor.role == Role::Patient) => Ok(()),
+        Some(_) => Err(FhirFailure::Outcome(
+            StatusCode::FORBIDDEN,
+            operation_outcome(
+                &[Issue::new(
+                    IssueCode::Forbidden,
+                    format!(
+                        "the token's scopes do not allow {} of {kind}",
+                        if access == Access::Read {
+                            "reading"
+                        } else {
+                            "writing"
+                        }
+                    ),
+                )],
+                Some("INSUFFICIENT_SCOPE"),
+            ),
+        )),
+    }
 }
 
 /// A FHIR failure as an answer.
@@ -245,13 +304,14 @@ async fn metadata(
 
 async fn create(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     axum::Extension(scheme): axum::Extension<Scheme>,
     Path(kind): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Write)?;
     let resource = parse_body(&body, &headers)?;
     let purpose = purpose(&headers)?;
     let created = app.fhir_create(&actor, kind, resource, purpose).await?;
@@ -266,13 +326,14 @@ async fn create(
 
 async fn update(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     axum::Extension(scheme): axum::Extension<Scheme>,
     Path((kind, id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Write)?;
     let resource = parse_body(&body, &headers)?;
     let purpose = purpose(&headers)?;
     let if_match = match headers.get(IF_MATCH) {
@@ -304,11 +365,12 @@ fn etag_version(value: &HeaderValue) -> Option<u32> {
 
 async fn read(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     Path((kind, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Read)?;
     let purpose = purpose(&headers)?;
     let found = app.fhir_read(&actor, kind, &id, None, purpose).await?;
     Ok(resource_response(StatusCode::OK, &found, None, false))
@@ -316,11 +378,12 @@ async fn read(
 
 async fn vread(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     Path((kind, id, version)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Read)?;
     let purpose = purpose(&headers)?;
     let version: u32 = version.parse().map_err(|_| {
         FhirFailure::Api(ApiError::from(meditrustal_app::AppError::NotFound {
@@ -335,12 +398,13 @@ async fn vread(
 
 async fn history(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     axum::Extension(scheme): axum::Extension<Scheme>,
     Path((kind, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Read)?;
     let purpose = purpose(&headers)?;
     let versions = app.fhir_history(&actor, kind, &id, purpose).await?;
     let base = base_url(&headers, scheme);
@@ -353,17 +417,21 @@ async fn history(
 
 async fn search(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     axum::Extension(scheme): axum::Extension<Scheme>,
     Path(kind): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> FhirResult {
     let kind = resource_type(&kind)?;
+    within_scopes(&scopes, &actor, kind, Access::Read)?;
     let raw = raw.unwrap_or_default();
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&raw)
         .map_err(|_| ApiError::invalid_query("the query string is not valid"))?;
     let query = SearchQuery::parse(kind, &pairs)?;
+    if query.include_patient {
+        within_scopes(&scopes, &actor, ResourceType::Patient, Access::Read)?;
+    }
     let purpose = purpose(&headers)?;
     let page = app.fhir_search(&actor, kind, &query, purpose).await?;
     let base = base_url(&headers, scheme);
@@ -407,7 +475,7 @@ impl FhirFailure {
 /// Bundle.
 pub(crate) async fn bundle(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     headers: HeaderMap,
     body: Bytes,
 ) -> FhirResult {
@@ -425,12 +493,19 @@ pub(crate) async fn bundle(
     }
     match bundle["type"].as_str() {
         Some("transaction") => {
+            for (index, entry) in bundle["entry"].as_array().into_iter().flatten().enumerate() {
+                if let Ok(EntryRequest::Create(kind) | EntryRequest::Update(kind, _)) =
+                    entry_request(entry, index)
+                {
+                    within_scopes(&scopes, &actor, kind, Access::Write)?;
+                }
+            }
             let answer = app.fhir_transaction(&actor, bundle, purpose).await?;
             Ok(fhir_json(StatusCode::OK, &answer))
         }
         Some("batch") => Ok(fhir_json(
             StatusCode::OK,
-            &run_batch(&app, &actor, &bundle, purpose).await?,
+            &run_batch(&app, (&actor, &scopes), &bundle, purpose).await?,
         )),
         _ => Err(Invalid::one(
             Issue::new(IssueCode::Value, "type must be transaction or batch").at("Bundle.type"),
@@ -441,7 +516,7 @@ pub(crate) async fn bundle(
 
 async fn run_batch(
     app: &App,
-    actor: &meditrustal_app::Actor,
+    (actor, scopes): (&Actor, &Option<Scopes>),
     bundle: &Value,
     purpose: Option<Purpose>,
 ) -> Result<Value, FhirFailure> {
@@ -452,8 +527,18 @@ async fn run_batch(
     let mut answers = Vec::with_capacity(entries.len());
     for (index, entry) in entries.iter().enumerate() {
         let resource = entry.get("resource").cloned().unwrap_or(Value::Null);
-        let outcome = match entry_request(entry, index) {
-            Err(invalid) => Err(FhirFailure::from(invalid)),
+        let request = entry_request(entry, index)
+            .map_err(FhirFailure::from)
+            .and_then(|request| {
+                match &request {
+                    EntryRequest::Create(kind) | EntryRequest::Update(kind, _) => {
+                        within_scopes(scopes, actor, *kind, Access::Write)?;
+                    }
+                }
+                Ok(request)
+            });
+        let outcome = match request {
+            Err(failure) => Err(failure),
             Ok(EntryRequest::Create(kind)) => app
                 .fhir_create(actor, kind, resource, purpose)
                 .await
@@ -509,10 +594,19 @@ fn status_line(status: StatusCode) -> String {
 /// Condition, MedicationStatement and Observation with a Provenance naming the note.
 async fn note_findings(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    FhirUser(actor, scopes): FhirUser,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> FhirResult {
+    for kind in [
+        ResourceType::DocumentReference,
+        ResourceType::Condition,
+        ResourceType::MedicationStatement,
+        ResourceType::Observation,
+        ResourceType::Provenance,
+    ] {
+        within_scopes(&scopes, &actor, kind, Access::Read)?;
+    }
     let purpose = purpose(&headers)?;
     let found = app.fhir_note_findings(&actor, &id, purpose).await?;
     Ok(fhir_json(StatusCode::OK, &found))

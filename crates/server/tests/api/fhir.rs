@@ -18,6 +18,7 @@ on_both_backends!(
     transactions_are_all_or_nothing_and_batches_are_not,
     a_note_s_findings_are_conditions_with_provenance,
     erasure_takes_a_resource_out_of_search,
+    smart_scopes_narrow_what_a_token_may_do,
 );
 
 const FHIR: &str = "application/fhir+json";
@@ -933,4 +934,83 @@ async fn erasure_takes_a_resource_out_of_search(backend: TestBackend) {
     assert_eq!(found["entry"][0]["resource"]["id"], kept["id"]);
     let (status, body) = get(&app, &format!("/Observation/{id}"), &patient).await;
     assert_outcome(status, StatusCode::GONE, &body, "deleted");
+}
+
+async fn scoped(app: &TestApp, token: &str, scope: &str) -> String {
+    let response = app
+        .post(
+            "/api/v1/auth/fhir-token",
+            &json!({ "scope": scope }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["scope"], scope);
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn smart_scopes_narrow_what_a_token_may_do(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (doctor_id, doctor) = app.user("dr.wang", "doctor").await;
+    let created = create(
+        &app,
+        &patient,
+        &observation(&patient_id, "2345-7", "2024-01-10", "final"),
+    )
+    .await;
+    let path = format!("/Observation/{}", created["id"].as_str().unwrap());
+
+    let read_observations = scoped(&app, &patient, "patient/Observation.read").await;
+    assert_eq!(get(&app, &path, &read_observations).await.0, StatusCode::OK);
+    let (status, body) = get(&app, "/Condition", &read_observations).await;
+    assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+    assert_eq!(body["issue"][0]["details"]["text"], "INSUFFICIENT_SCOPE");
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "/Observation",
+        Some(&read_observations),
+        Some(&observation(&patient_id, "718-7", "2024-01-11", "final")),
+        &[],
+    )
+    .await;
+    assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+    // A scoped token is for /fhir/r4 only.
+    let response = app.get("/api/v1/records", Some(&read_observations)).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let writer = scoped(&app, &patient, "patient/*.read patient/Observation.write").await;
+    let (status, _, _) = send(
+        &app,
+        reqwest::Method::POST,
+        "/Observation",
+        Some(&writer),
+        Some(&observation(&patient_id, "718-7", "2024-01-11", "final")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Scopes never widen: the doctor still needs consent, and patient/ scopes are not theirs.
+    let doctor_all = scoped(&app, &doctor, "user/*.read").await;
+    assert_eq!(get(&app, &path, &doctor_all).await.0, StatusCode::FORBIDDEN);
+    create(&app, &patient, &fhir_consent(&patient_id, &doctor_id)).await;
+    assert_eq!(get(&app, &path, &doctor_all).await.0, StatusCode::OK);
+    let doctor_patient_scope = scoped(&app, &doctor, "patient/*.read").await;
+    assert_eq!(
+        get(&app, &path, &doctor_patient_scope).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    let response = app
+        .post(
+            "/api/v1/auth/fhir-token",
+            &json!({ "scope": "openid launch" }),
+            Some(&patient),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
