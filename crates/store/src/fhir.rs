@@ -72,18 +72,65 @@ pub trait FhirStore: Send + Sync + 'static {
     async fn search_fhir(&self, search: &FhirSearch) -> Result<(u64, Vec<RecordId>), StoreError>;
 }
 
-/// The conditions of a search, shared by its count and its page. Fixed text with
-/// parameters only; an absent bound is a NULL parameter.
-pub(crate) const SEARCH_WHERE: &str = "FROM fhir_resources r WHERE r.resource_type = $1 \
-     AND ($2 IS NULL OR r.patient_id = $2) AND ($3 IS NULL OR r.record_id = $3) \
-     AND ($4 IS NULL OR r.status = $4) \
-     AND ($5 IS NULL OR r.date_start >= $5) AND ($6 IS NULL OR r.date_start < $6) \
-     AND ($7 IS NULL OR r.date_end > $7) AND ($8 IS NULL OR r.date_end <= $8) \
-     AND ($9 IS NULL OR r.last_updated >= $9) AND ($10 IS NULL OR r.last_updated < $10) \
-     AND ($11 = FALSE OR EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id \
-          AND t.param = 'code' AND ($12 IS NULL OR t.code = $12) AND ($13 IS NULL OR t.system = $13))) \
-     AND ($14 = FALSE OR EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id \
-          AND t.param = 'category' AND ($15 IS NULL OR t.code = $15) AND ($16 IS NULL OR t.system = $16)))";
+/// A value bound to a search's SQL.
+pub(crate) enum SearchBind {
+    Text(String),
+    Id(uuid::Uuid),
+    Millis(i64),
+}
+
+/// The `WHERE` clause of a search and its parameters, in order: only the conditions the
+/// search has, so each backend's planner sees plain indexable predicates (SQLite cannot
+/// simplify `$n IS NULL OR …` on a bound parameter and would scan every resource). The
+/// text comes from fixed fragments only; every value is a parameter.
+pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
+    let mut sql = String::from("FROM fhir_resources r WHERE r.resource_type = $1");
+    let mut binds = vec![SearchBind::Text(s.resource_type.to_owned())];
+    // A fragment's `?` becomes the number of the parameter it binds.
+    let mut add = |fragment: &str, bind: Option<SearchBind>| match bind {
+        Some(bind) => {
+            binds.push(bind);
+            sql.push_str(&fragment.replace('?', &format!("${}", binds.len())));
+        }
+        None => sql.push_str(fragment),
+    };
+    if let Some(patient) = s.patient {
+        add(" AND r.patient_id = ?", Some(SearchBind::Id(patient.0)));
+    }
+    if let Some(id) = s.id {
+        add(" AND r.record_id = ?", Some(SearchBind::Id(id.0)));
+    }
+    if let Some(status) = &s.status {
+        add(" AND r.status = ?", Some(SearchBind::Text(status.clone())));
+    }
+    for (bound, fragment) in [
+        (s.start_from, " AND r.date_start >= ?"),
+        (s.start_before, " AND r.date_start < ?"),
+        (s.end_after, " AND r.date_end > ?"),
+        (s.end_until, " AND r.date_end <= ?"),
+        (s.updated_from, " AND r.last_updated >= ?"),
+        (s.updated_before, " AND r.last_updated < ?"),
+    ] {
+        if let Some(value) = bound {
+            add(fragment, Some(SearchBind::Millis(value)));
+        }
+    }
+    for (param, token) in [("code", &s.code), ("category", &s.category)] {
+        let Some(token) = token else { continue };
+        add(
+            " AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id AND t.param = ?",
+            Some(SearchBind::Text(param.to_owned())),
+        );
+        if let Some(code) = &token.code {
+            add(" AND t.code = ?", Some(SearchBind::Text(code.clone())));
+        }
+        if let Some(system) = &token.system {
+            add(" AND t.system = ?", Some(SearchBind::Text(system.clone())));
+        }
+        add(")", None);
+    }
+    (sql, binds)
+}
 
 pub(crate) fn order_by(order: FhirOrder) -> &'static str {
     match order {
@@ -99,27 +146,16 @@ pub(crate) fn order_by(order: FhirOrder) -> &'static str {
 macro_rules! fhir_store {
     ($store:ty) => {
         macro_rules! bind_search {
-            ($query:expr, $s:expr) => {{
-                let s = $s;
-                let code = s.code.clone().unwrap_or_default();
-                let category = s.category.clone().unwrap_or_default();
-                $query
-                    .bind(s.resource_type)
-                    .bind(s.patient.map(|p| p.0))
-                    .bind(s.id.map(|r| r.0))
-                    .bind(s.status.clone())
-                    .bind(s.start_from)
-                    .bind(s.start_before)
-                    .bind(s.end_after)
-                    .bind(s.end_until)
-                    .bind(s.updated_from)
-                    .bind(s.updated_before)
-                    .bind(s.code.is_some())
-                    .bind(code.code)
-                    .bind(code.system)
-                    .bind(s.category.is_some())
-                    .bind(category.code)
-                    .bind(category.system)
+            ($query:expr, $binds:expr) => {{
+                let mut query = $query;
+                for bind in $binds {
+                    query = match bind {
+                        $crate::fhir::SearchBind::Text(text) => query.bind(text.clone()),
+                        $crate::fhir::SearchBind::Id(id) => query.bind(*id),
+                        $crate::fhir::SearchBind::Millis(ms) => query.bind(*ms),
+                    };
+                }
+                query
             }};
         }
 
@@ -129,16 +165,18 @@ macro_rules! fhir_store {
                 &self,
                 search: &$crate::fhir::FhirSearch,
             ) -> Result<(u64, Vec<meditrustal_domain::RecordId>), $crate::StoreError> {
-                let count_sql = format!("SELECT COUNT(*) {}", $crate::fhir::SEARCH_WHERE);
-                let total: i64 = bind_search!(sqlx::query_scalar(&count_sql), search)
+                let (where_clause, binds) = $crate::fhir::search_where(search);
+                let count_sql = format!("SELECT COUNT(*) {where_clause}");
+                let total: i64 = bind_search!(sqlx::query_scalar(&count_sql), &binds)
                     .fetch_one(&self.pool)
                     .await?;
                 let page_sql = format!(
-                    "SELECT r.record_id {} {} LIMIT $17 OFFSET $18",
-                    $crate::fhir::SEARCH_WHERE,
-                    $crate::fhir::order_by(search.order)
+                    "SELECT r.record_id {where_clause} {} LIMIT ${} OFFSET ${}",
+                    $crate::fhir::order_by(search.order),
+                    binds.len() + 1,
+                    binds.len() + 2,
                 );
-                let ids: Vec<uuid::Uuid> = bind_search!(sqlx::query_scalar(&page_sql), search)
+                let ids: Vec<uuid::Uuid> = bind_search!(sqlx::query_scalar(&page_sql), &binds)
                     .bind(i64::from(search.limit))
                     .bind(i64::from(search.offset))
                     .fetch_all(&self.pool)
