@@ -22,7 +22,8 @@ CREATE TABLE fhir_tokens (
     system    TEXT NOT NULL,
     code      TEXT NOT NULL
 ) STRICT;
-CREATE INDEX fhir_tokens_code_idx ON fhir_tokens (param, code, system, record_id);
--- Leads with the record so a search's token EXISTS is a lookup per candidate resource,
--- whatever the planner's statistics say (PostgreSQL before ANALYZE chose the code index).
+-- Every search names its patient, so a token is only ever looked up for a candidate
+-- resource: the one index leads with the record. (An index leading with the code let
+-- PostgreSQL, before ANALYZE of a freshly loaded table, drive searches from the code across
+-- all patients: 0.5-1.4 s instead of 0.3 ms.)
 CREATE INDEX fhir_tokens_record_idx ON fhir_tokens (record_id, param, code, system);
