@@ -216,6 +216,20 @@ impl App {
     /// Turns a bearer token into an actor: the signature and expiry must hold and the account
     /// must still be active now.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor, AppError> {
+        let (actor, scope) = self.authenticate_scoped(bearer).await?;
+        if scope.is_some() {
+            // A scoped token is for /fhir/r4, where its scopes are enforced.
+            return Err(AppError::Unauthenticated);
+        }
+        Ok(actor)
+    }
+
+    /// Like [`App::authenticate`], also accepting tokens limited by SMART scopes, which it
+    /// returns for the caller to enforce.
+    pub async fn authenticate_scoped(
+        &self,
+        bearer: &str,
+    ) -> Result<(Actor, Option<String>), AppError> {
         let claims = self.tokens.verify_access(bearer)?;
         let user = self
             .store
@@ -223,11 +237,31 @@ impl App {
             .await?
             .ok_or(AppError::Unauthenticated)?;
         ensure_may_sign_in(&user)?;
-        Ok(Actor {
+        let actor = Actor {
             user_id: user.id,
             role: user.role,
             did: user.did,
-        })
+        };
+        Ok((actor, claims.scope))
+    }
+
+    /// A short-lived access token for `/fhir/r4` limited to SMART `scope` (e.g.
+    /// `patient/Observation.read`); it cannot be refreshed and `/api/v1` refuses it.
+    pub fn scoped_token(&self, actor: &Actor, scope: &str) -> Result<(String, u64), AppError> {
+        let scope = scope.split_whitespace().collect::<Vec<_>>().join(" ");
+        let resource_scopes = meditrustal_fhir::scopes::Scopes::parse(&scope);
+        if scope.len() > 2000 || resource_scopes.0.is_empty() {
+            return Err(ValidationError::new(
+                "scope",
+                "INVALID_SCOPE",
+                "name at least one resource scope such as patient/*.read or user/Observation.write",
+            )
+            .into());
+        }
+        let token =
+            self.tokens
+                .issue_scoped(actor.user_id, actor.role, self.clock.now(), &scope)?;
+        Ok((token, self.tokens.access_ttl().as_secs()))
     }
 
     /// Acts as an active account without its password: for operator tools on the server

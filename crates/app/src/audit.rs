@@ -32,8 +32,31 @@ impl App {
     /// Patients see every event about their data; admins every event's metadata (entries
     /// hold no clinical content); everyone else their own actions.
     pub async fn audit(&self, actor: &Actor, page: Page) -> Result<Vec<AuditEntry>, AppError> {
+        let filter = self.audit_filter(actor)?;
+        let rows = self.store.audit_events(filter, page).await?;
+        let mut names: HashMap<UserId, Option<String>> = HashMap::new();
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in rows {
+            let actor_username = match row.actor {
+                Some(id) => match names.get(&id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = self.store.user_by_id(id).await?.map(|u| u.username);
+                        names.insert(id, name.clone());
+                        name
+                    }
+                },
+                None => None,
+            };
+            entries.push(to_entry(row, actor_username)?);
+        }
+        Ok(entries)
+    }
+
+    /// Which audit events the actor may read, decided by the policy.
+    pub(crate) fn audit_filter(&self, actor: &Actor) -> Result<AuditFilter, AppError> {
         let now = self.clock.now();
-        let filter = match actor.role {
+        Ok(match actor.role {
             Role::Patient => {
                 authorize(
                     actor,
@@ -56,25 +79,7 @@ impl App {
                 )?;
                 AuditFilter::Actor(actor.user_id)
             }
-        };
-        let rows = self.store.audit_events(filter, page).await?;
-        let mut names: HashMap<UserId, Option<String>> = HashMap::new();
-        let mut entries = Vec::with_capacity(rows.len());
-        for row in rows {
-            let actor_username = match row.actor {
-                Some(id) => match names.get(&id) {
-                    Some(name) => name.clone(),
-                    None => {
-                        let name = self.store.user_by_id(id).await?.map(|u| u.username);
-                        names.insert(id, name.clone());
-                        name
-                    }
-                },
-                None => None,
-            };
-            entries.push(to_entry(row, actor_username)?);
-        }
-        Ok(entries)
+        })
     }
 
     /// The latest signed tree head and the key that verifies it.

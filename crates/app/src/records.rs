@@ -43,6 +43,14 @@ pub struct RecordProof {
     pub public_key: VerifyingKey,
 }
 
+/// A record version decided and sealed, waiting for its commit.
+pub(crate) struct StagedVersion {
+    pub(crate) writes: Vec<Write>,
+    pub(crate) event: AuditEvent,
+    pub(crate) basis: Basis,
+    pub(crate) derived: Derived,
+}
+
 /// Which record version a ciphertext belongs to (the AEAD binding).
 pub(crate) struct VersionKey {
     pub(crate) patient: UserId,
@@ -68,6 +76,37 @@ impl App {
         actor: &Actor,
         upload: RecordUpload,
     ) -> Result<RecordMeta, AppError> {
+        self.create_record_with(actor, upload, |_| Vec::new()).await
+    }
+
+    /// Creates a record whose commit also carries `extra(first version)` (e.g. the search
+    /// index rows of a FHIR resource), so they are written with the record or not at all.
+    pub(crate) async fn create_record_with(
+        &self,
+        actor: &Actor,
+        upload: RecordUpload,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
+    ) -> Result<RecordMeta, AppError> {
+        let id = RecordId(Uuid::now_v7());
+        let purpose = upload.purpose;
+        let staged = self.stage_create(actor, upload, id, extra).await?;
+        let (basis, derived) = (staged.basis, staged.derived);
+        self.commit(staged.writes, vec![staged.event]).await?;
+        tracing::info!(record = %id, actor = %actor.user_id, "record created");
+        let meta = self.record_meta_unchecked(id).await?;
+        self.derive(actor, basis, &meta, 1, derived, purpose).await;
+        Ok(meta)
+    }
+
+    /// Everything of a new record up to its commit: decided (a denial is audited), content
+    /// sealed in the vault, rows and ledger entry ready.
+    pub(crate) async fn stage_create(
+        &self,
+        actor: &Actor,
+        upload: RecordUpload,
+        id: RecordId,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
+    ) -> Result<StagedVersion, AppError> {
         let patient = upload.patient.unwrap_or(actor.user_id);
         let category = RecordCategory::parse(upload.category.as_deref().unwrap_or_default())?;
         let media = MediaType::parse(&upload.content_type)?;
@@ -85,7 +124,6 @@ impl App {
                 None,
             )
             .await?;
-        let id = RecordId(Uuid::now_v7());
         let (version, event) = self
             .seal_version(
                 actor,
@@ -103,19 +141,21 @@ impl App {
             .kind("record.created")
             .patient(patient, patient_did)
             .purpose(upload.purpose);
+        let extra = extra(&version);
         let record = NewRecord {
             id,
             patient,
             category,
             first_version: version,
         };
-        self.commit(vec![Write::CreateRecord(record)], vec![event])
-            .await?;
-        tracing::info!(record = %id, actor = %actor.user_id, "record created");
-        let meta = self.record_meta_unchecked(id).await?;
-        self.derive(actor, basis, &meta, 1, derived, upload.purpose)
-            .await;
-        Ok(meta)
+        let mut writes = vec![Write::CreateRecord(record)];
+        writes.extend(extra);
+        Ok(StagedVersion {
+            writes,
+            event,
+            basis,
+            derived,
+        })
     }
 
     pub async fn update_record(
@@ -124,6 +164,42 @@ impl App {
         id: RecordId,
         upload: RecordUpload,
     ) -> Result<RecordMeta, AppError> {
+        self.update_record_with(actor, id, upload, None, |_| Vec::new())
+            .await
+    }
+
+    /// Adds a version whose commit also carries `extra(new version)`. With `expected`, the
+    /// version is added only if the record's current version is still that one (else
+    /// [`AppError::StateConflict`], nothing written).
+    pub(crate) async fn update_record_with(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        upload: RecordUpload,
+        expected: Option<u32>,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
+    ) -> Result<RecordMeta, AppError> {
+        let purpose = upload.purpose;
+        let (staged, next) = self
+            .stage_update(actor, id, upload, expected, extra)
+            .await?;
+        let (basis, derived) = (staged.basis, staged.derived);
+        self.commit(staged.writes, vec![staged.event]).await?;
+        let updated = self.record_meta_unchecked(id).await?;
+        self.derive(actor, basis, &updated, next, derived, purpose)
+            .await;
+        Ok(updated)
+    }
+
+    /// Everything of a new version up to its commit; also returns the version number.
+    pub(crate) async fn stage_update(
+        &self,
+        actor: &Actor,
+        id: RecordId,
+        upload: RecordUpload,
+        expected: Option<u32>,
+        extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
+    ) -> Result<(StagedVersion, u32), AppError> {
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, id, Action::UpdateRecord, upload.purpose)
             .await?;
@@ -148,15 +224,42 @@ impl App {
             .kind("record.updated")
             .patient(meta.patient, patient_did)
             .purpose(upload.purpose);
+        let extra = extra(&version);
         let write = Write::AddRecordVersion {
             version,
-            expected_current: meta.current_version,
+            expected_current: expected.unwrap_or(meta.current_version),
         };
-        self.commit(vec![write], vec![event]).await?;
-        let updated = self.record_meta_unchecked(id).await?;
-        self.derive(actor, basis, &updated, next, derived, upload.purpose)
-            .await;
-        Ok(updated)
+        let mut writes = vec![write];
+        writes.extend(extra);
+        Ok((
+            StagedVersion {
+                writes,
+                event,
+                basis,
+                derived,
+            },
+            next,
+        ))
+    }
+
+    /// Commits staged versions together: all or none (a FHIR transaction).
+    pub(crate) async fn commit_staged(&self, staged: Vec<StagedVersion>) -> Result<(), AppError> {
+        let mut writes = Vec::new();
+        let mut events = Vec::with_capacity(staged.len());
+        for (index, mut one) in staged.into_iter().enumerate() {
+            // Each version names the ledger event of this change that records it.
+            for write in &mut one.writes {
+                match write {
+                    Write::CreateRecord(record) => record.first_version.event = index,
+                    Write::AddRecordVersion { version, .. } => version.event = index,
+                    _ => {}
+                }
+            }
+            writes.extend(one.writes);
+            events.push(one.event);
+        }
+        self.commit(writes, events).await?;
+        Ok(())
     }
 
     /// Decrypts a version (the current one by default) for an allowed actor; the read is on
@@ -349,7 +452,7 @@ impl App {
     }
 
     /// The ledger entry of an allowed look at a record (read, view, proof).
-    fn record_access_event(
+    pub(crate) fn record_access_event(
         &self,
         kind: &'static str,
         actor: &Actor,
@@ -395,7 +498,7 @@ impl App {
         Ok((meta, patient_did, basis))
     }
 
-    async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
+    pub(crate) async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {
         self.store
             .record(id)
             .await?

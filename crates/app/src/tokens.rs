@@ -40,6 +40,9 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: Uuid,
+    /// SMART on FHIR scopes of a token issued for `/fhir/r4` only (absent: a session token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 pub(crate) struct TokenIssuer {
@@ -80,6 +83,27 @@ impl TokenIssuer {
         role: Role,
         now: OffsetDateTime,
     ) -> Result<String, AppError> {
+        self.issue(user, role, now, None)
+    }
+
+    /// An access token limited to `/fhir/r4` and to `scope`.
+    pub(crate) fn issue_scoped(
+        &self,
+        user: UserId,
+        role: Role,
+        now: OffsetDateTime,
+        scope: &str,
+    ) -> Result<String, AppError> {
+        self.issue(user, role, now, Some(scope.to_owned()))
+    }
+
+    fn issue(
+        &self,
+        user: UserId,
+        role: Role,
+        now: OffsetDateTime,
+        scope: Option<String>,
+    ) -> Result<String, AppError> {
         let iat = now.unix_timestamp();
         let ttl = i64::try_from(self.access_ttl.as_secs()).unwrap_or(0);
         let claims = AccessClaims {
@@ -89,6 +113,7 @@ impl TokenIssuer {
             iat,
             exp: iat.saturating_add(ttl),
             jti: Uuid::new_v4(),
+            scope,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|err| AppError::internal(format!("signing access token: {err}")))

@@ -119,6 +119,53 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The same error as a FHIR OperationOutcome (for `/fhir/`), with the same status;
+    /// the platform's code is the issue's `details.text`.
+    fn render_outcome(&self, request_id: &str) -> Response {
+        let (status, outcome) = self.outcome(request_id);
+        let mut response = (status, axum::Json(outcome)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(meditrustal_app::fhir_model::FHIR_JSON),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+
+    /// The status and OperationOutcome of this error (also used inside batch responses).
+    pub(crate) fn outcome(&self, request_id: &str) -> (StatusCode, Value) {
+        use meditrustal_app::fhir_model::{Issue, IssueCode, operation_outcome};
+        let code = match self.status {
+            StatusCode::BAD_REQUEST => IssueCode::Invalid,
+            StatusCode::UNAUTHORIZED => IssueCode::Login,
+            StatusCode::FORBIDDEN => IssueCode::Forbidden,
+            StatusCode::NOT_FOUND => IssueCode::NotFound,
+            StatusCode::GONE => IssueCode::Deleted,
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => IssueCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => IssueCode::TooCostly,
+            StatusCode::TOO_MANY_REQUESTS => IssueCode::Throttled,
+            StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                IssueCode::NotSupported
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => IssueCode::Processing,
+            s if s.is_client_error() => IssueCode::Invalid,
+            _ => IssueCode::Exception,
+        };
+        let message = if request_id.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{} (request {request_id})", self.message)
+        };
+        let outcome = operation_outcome(&[Issue::new(code, message)], Some(self.code));
+        (self.status, outcome)
+    }
+}
+
 impl IntoResponse for ApiError {
     /// Rendered without a request id here; [`render_errors`] renders it again with one.
     fn into_response(self) -> Response {
@@ -296,9 +343,15 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let fhir = request.uri().path().starts_with("/fhir/");
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    if !(status.is_client_error() || status.is_server_error())
+        || response
+            .extensions()
+            .get::<crate::routes::fhir::OutcomeRendered>()
+            .is_some()
+    {
         return response;
     }
     let error = response
@@ -306,7 +359,11 @@ pub async fn render_errors(request: Request, next: Next) -> Response {
         .get::<ApiError>()
         .cloned()
         .unwrap_or_else(|| ApiError::for_status(status));
-    let mut rendered = error.render(&request_id);
+    let mut rendered = if fhir {
+        error.render_outcome(&request_id)
+    } else {
+        error.render(&request_id)
+    };
     // Keep headers a layer set on the original answer (e.g. Allow on a 405).
     for (name, value) in response.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

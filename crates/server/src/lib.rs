@@ -188,6 +188,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::auth::login))
         .routes(routes!(routes::auth::refresh))
         .routes(routes!(routes::auth::logout))
+        .routes(routes!(routes::auth::fhir_token))
         .routes(routes!(routes::me::me))
         .routes(routes!(routes::admin::list_users))
         .routes(routes!(routes::admin::approve_user))
@@ -269,6 +270,14 @@ fn json_routes() -> OpenApiRouter<AppState> {
 
 fn router(settings: &ServerSettings, state: AppState) -> Router {
     let (api, openapi) = api_routes(settings).split_for_parts();
+    let scheme = if settings.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let fhir = routes::fhir::router(scheme).layer(RequestBodyLimitLayer::new(
+        routes::fhir::MAX_FHIR_BYTES.min(settings.max_upload_bytes),
+    ));
 
     let layers = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -291,6 +300,14 @@ fn router(settings: &ServerSettings, state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(settings.max_json_bytes));
 
     api.route("/metrics", get(metrics::expose))
+        .nest("/fhir/r4", fhir)
+        // Clients that join paths to a base ending in `/` post Bundles here.
+        .route(
+            "/fhir/r4/",
+            axum::routing::post(routes::fhir::bundle).layer(RequestBodyLimitLayer::new(
+                routes::fhir::MAX_FHIR_BYTES.min(settings.max_upload_bytes),
+            )),
+        )
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi))
         .fallback(web_ui::serve)
         .method_not_allowed_fallback(error::method_not_allowed)

@@ -731,6 +731,7 @@ macro_rules! data_store {
                     if updated != 1 {
                         return Err($crate::StoreError::Stale { what: "record" });
                     }
+                    remove_fhir_index(tx, id).await?;
                     // The wrapped data keys go (crypto-shredding), and with the salts the
                     // ledger's commitments can no longer be checked against a guess.
                     sqlx::query("UPDATE record_versions SET sealed = $2, commitment_salt = $3 WHERE record_id = $1")
@@ -944,6 +945,7 @@ macro_rules! data_store {
                     .await?;
                     Ok(())
                 }
+                W::IndexFhirResource(row) => write_fhir_index(tx, &row).await,
                 W::InsertObservations(b) => {
                     sqlx::query(
                         "INSERT INTO observations (id, patient_id, source, record_id, version, \

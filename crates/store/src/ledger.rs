@@ -86,6 +86,8 @@ pub enum Write {
     },
     /// Profiles, research projects, research consent and research exports.
     Research(crate::ResearchWrite),
+    /// Replaces a FHIR resource's search-index rows (with each new version of its record).
+    IndexFhirResource(crate::fhir::FhirIndexRow),
 }
 
 /// A ledger entry to append: its canonical bytes, and index columns for audit queries (kept

@@ -10,6 +10,7 @@ mod cdss;
 mod chain;
 mod data_sql;
 mod error;
+pub mod fhir;
 mod group_commit;
 mod ledger;
 mod postgres;
@@ -35,6 +36,7 @@ use uuid::Uuid;
 pub use cdss::{AlertRow, CdssStore, NlpResultRow, ObservationBatch, ObservationSource};
 pub use chain::{ChainAnchorRow, ChainStore, MirroredVersion};
 pub use error::StoreError;
+pub use fhir::{FhirIndexRow, FhirOrder, FhirSearch, FhirStore, FhirToken, TokenFilter};
 pub use ledger::{AuditFilter, Change, Committed, LeafRow, LedgerEvent, Write};
 pub use postgres::PostgresStore;
 pub use records::{
@@ -66,12 +68,18 @@ pub struct Page {
 
 /// Everything the application persists. One trait per area; a backend implements all.
 pub trait Store:
-    AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + ResearchStore
+    AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + ResearchStore + FhirStore
 {
 }
 
-impl<T: AccountStore + RecordStore + LedgerStore + CdssStore + ChainStore + ResearchStore> Store
-    for T
+impl<T> Store for T where
+    T: AccountStore
+        + RecordStore
+        + LedgerStore
+        + CdssStore
+        + ChainStore
+        + ResearchStore
+        + FhirStore
 {
 }
 

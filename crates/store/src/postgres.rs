@@ -52,3 +52,4 @@ crate::data_sql::data_store!(PostgresStore);
 crate::cdss::cdss_store!(PostgresStore);
 crate::chain::chain_store!(PostgresStore);
 crate::research::research_store!(PostgresStore);
+crate::fhir::fhir_store!(PostgresStore);

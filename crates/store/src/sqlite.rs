@@ -56,3 +56,4 @@ crate::data_sql::data_store!(SqliteStore);
 crate::cdss::cdss_store!(SqliteStore);
 crate::chain::chain_store!(SqliteStore);
 crate::research::research_store!(SqliteStore);
+crate::fhir::fhir_store!(SqliteStore);

@@ -139,3 +139,45 @@ pub async fn logout(
     app.logout(&actor, body.refresh_token.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FhirTokenBody {
+    /// Space-separated SMART on FHIR scopes, e.g. `patient/*.read user/Observation.write`.
+    #[schema(example = "patient/Observation.read")]
+    pub scope: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FhirToken {
+    /// JWT for `/fhir/r4` only (refused by `/api/v1`); cannot be refreshed.
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    /// The scopes granted (the request's, normalised).
+    pub scope: String,
+}
+
+/// Exchanges a session's access token for one limited to SMART on FHIR scopes, for a FHIR
+/// client that should see less than the user may (docs/fhir.md).
+#[utoipa::path(post, path = "/api/v1/auth/fhir-token", tag = "auth", request_body = FhirTokenBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = FhirToken),
+        (status = 401, description = "Not authenticated", body = ErrorEnvelope),
+        (status = 422, description = "`INVALID_SCOPE`: no resource scope", body = ErrorEnvelope),
+    ))]
+pub async fn fhir_token(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+    ApiJson(body): ApiJson<FhirTokenBody>,
+) -> Result<axum::Json<FhirToken>, ApiError> {
+    let (access_token, expires_in) = app.scoped_token(&actor, &body.scope)?;
+    Ok(axum::Json(FhirToken {
+        access_token,
+        token_type: "Bearer",
+        expires_in,
+        scope: body.scope.split_whitespace().collect::<Vec<_>>().join(" "),
+    }))
+}

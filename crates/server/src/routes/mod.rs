@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod cdss;
 pub mod consents;
+pub mod fhir;
 pub mod health;
 pub mod me;
 pub mod nlp;

@@ -12,6 +12,7 @@ mod admin;
 mod bad_input;
 mod cdss;
 mod early_warning;
+mod fhir;
 mod nlp;
 mod operations;
 mod records;

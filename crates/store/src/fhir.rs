@@ -1,0 +1,241 @@
+//! The search index of FHIR resources stored as records: typed columns per parameter kind
+//! (migration 0008), written in the same commit as the record version they describe
+//! ([`crate::Write::IndexFhirResource`]) and removed with the record on erasure.
+
+use async_trait::async_trait;
+use meditrustal_domain::{RecordId, UserId};
+
+use crate::StoreError;
+
+/// One token (`code` or `category`) of a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirToken {
+    pub param: &'static str,
+    /// Empty when the coding has no system.
+    pub system: String,
+    pub code: String,
+}
+
+/// The search values of a resource's current version; replaces what was indexed before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirIndexRow {
+    pub record_id: RecordId,
+    pub resource_type: &'static str,
+    pub patient: UserId,
+    pub status: Option<String>,
+    /// `[start, end)` in Unix milliseconds.
+    pub date: Option<(i64, i64)>,
+    /// Unix milliseconds.
+    pub last_updated: i64,
+    pub tokens: Vec<FhirToken>,
+}
+
+/// A token condition: either part may be open (`system|` or a bare `code`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFilter {
+    pub system: Option<String>,
+    pub code: Option<String>,
+}
+
+/// How a search is ordered; the record id breaks ties so pages are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FhirOrder {
+    LastUpdated,
+    LastUpdatedDesc,
+    Date,
+    DateDesc,
+}
+
+/// A search of one resource type; every bound present must hold (times in Unix ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FhirSearch {
+    pub resource_type: &'static str,
+    pub patient: Option<UserId>,
+    pub id: Option<RecordId>,
+    pub status: Option<String>,
+    pub code: Option<TokenFilter>,
+    pub category: Option<TokenFilter>,
+    pub start_from: Option<i64>,
+    pub start_before: Option<i64>,
+    pub end_after: Option<i64>,
+    pub end_until: Option<i64>,
+    pub updated_from: Option<i64>,
+    pub updated_before: Option<i64>,
+    pub order: FhirOrder,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+#[async_trait]
+pub trait FhirStore: Send + Sync + 'static {
+    /// How many resources match, and the ids of the requested page.
+    async fn search_fhir(&self, search: &FhirSearch) -> Result<(u64, Vec<RecordId>), StoreError>;
+}
+
+/// A value bound to a search's SQL.
+pub(crate) enum SearchBind {
+    Text(String),
+    Id(uuid::Uuid),
+    Millis(i64),
+}
+
+/// The `WHERE` clause of a search and its parameters, in order: only the conditions the
+/// search has, so each backend's planner sees plain indexable predicates (SQLite cannot
+/// simplify `$n IS NULL OR …` on a bound parameter and would scan every resource). The
+/// text comes from fixed fragments only; every value is a parameter.
+pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
+    let mut sql = String::from("FROM fhir_resources r WHERE r.resource_type = $1");
+    let mut binds = vec![SearchBind::Text(s.resource_type.to_owned())];
+    // A fragment's `?` becomes the number of the parameter it binds.
+    let mut add = |fragment: &str, bind: Option<SearchBind>| match bind {
+        Some(bind) => {
+            binds.push(bind);
+            sql.push_str(&fragment.replace('?', &format!("${}", binds.len())));
+        }
+        None => sql.push_str(fragment),
+    };
+    if let Some(patient) = s.patient {
+        add(" AND r.patient_id = ?", Some(SearchBind::Id(patient.0)));
+    }
+    if let Some(id) = s.id {
+        add(" AND r.record_id = ?", Some(SearchBind::Id(id.0)));
+    }
+    if let Some(status) = &s.status {
+        add(" AND r.status = ?", Some(SearchBind::Text(status.clone())));
+    }
+    for (bound, fragment) in [
+        (s.start_from, " AND r.date_start >= ?"),
+        (s.start_before, " AND r.date_start < ?"),
+        (s.end_after, " AND r.date_end > ?"),
+        (s.end_until, " AND r.date_end <= ?"),
+        (s.updated_from, " AND r.last_updated >= ?"),
+        (s.updated_before, " AND r.last_updated < ?"),
+    ] {
+        if let Some(value) = bound {
+            add(fragment, Some(SearchBind::Millis(value)));
+        }
+    }
+    for (param, token) in [("code", &s.code), ("category", &s.category)] {
+        let Some(token) = token else { continue };
+        add(
+            " AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id AND t.param = ?",
+            Some(SearchBind::Text(param.to_owned())),
+        );
+        if let Some(code) = &token.code {
+            add(" AND t.code = ?", Some(SearchBind::Text(code.clone())));
+        }
+        if let Some(system) = &token.system {
+            add(" AND t.system = ?", Some(SearchBind::Text(system.clone())));
+        }
+        add(")", None);
+    }
+    (sql, binds)
+}
+
+pub(crate) fn order_by(order: FhirOrder) -> &'static str {
+    match order {
+        FhirOrder::LastUpdated => "ORDER BY r.last_updated, r.record_id",
+        FhirOrder::LastUpdatedDesc => "ORDER BY r.last_updated DESC, r.record_id DESC",
+        // Undated resources sort last either way.
+        FhirOrder::Date => "ORDER BY r.date_start IS NULL, r.date_start, r.record_id",
+        FhirOrder::DateDesc => "ORDER BY r.date_start IS NULL, r.date_start DESC, r.record_id DESC",
+    }
+}
+
+/// Generates `FhirStore` and the index writes for a backend from one body of SQL.
+macro_rules! fhir_store {
+    ($store:ty) => {
+        macro_rules! bind_search {
+            ($query:expr, $binds:expr) => {{
+                let mut query = $query;
+                for bind in $binds {
+                    query = match bind {
+                        $crate::fhir::SearchBind::Text(text) => query.bind(text.clone()),
+                        $crate::fhir::SearchBind::Id(id) => query.bind(*id),
+                        $crate::fhir::SearchBind::Millis(ms) => query.bind(*ms),
+                    };
+                }
+                query
+            }};
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::fhir::FhirStore for $store {
+            async fn search_fhir(
+                &self,
+                search: &$crate::fhir::FhirSearch,
+            ) -> Result<(u64, Vec<meditrustal_domain::RecordId>), $crate::StoreError> {
+                let (where_clause, binds) = $crate::fhir::search_where(search);
+                let count_sql = format!("SELECT COUNT(*) {where_clause}");
+                let total: i64 = bind_search!(sqlx::query_scalar(&count_sql), &binds)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let page_sql = format!(
+                    "SELECT r.record_id {where_clause} {} LIMIT ${} OFFSET ${}",
+                    $crate::fhir::order_by(search.order),
+                    binds.len() + 1,
+                    binds.len() + 2,
+                );
+                let ids: Vec<uuid::Uuid> = bind_search!(sqlx::query_scalar(&page_sql), &binds)
+                    .bind(i64::from(search.limit))
+                    .bind(i64::from(search.offset))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok((
+                    u64::try_from(total).unwrap_or(0),
+                    ids.into_iter().map(meditrustal_domain::RecordId).collect(),
+                ))
+            }
+        }
+
+        /// Replaces a resource's index rows with those of its new version.
+        async fn write_fhir_index(
+            tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            row: &$crate::fhir::FhirIndexRow,
+        ) -> Result<(), $crate::StoreError> {
+            remove_fhir_index(tx, row.record_id).await?;
+            sqlx::query(
+                "INSERT INTO fhir_resources (record_id, resource_type, patient_id, status, \
+                 date_start, date_end, last_updated) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(row.record_id.0)
+            .bind(row.resource_type)
+            .bind(row.patient.0)
+            .bind(&row.status)
+            .bind(row.date.map(|d| d.0))
+            .bind(row.date.map(|d| d.1))
+            .bind(row.last_updated)
+            .execute(&mut *tx)
+            .await?;
+            for token in &row.tokens {
+                sqlx::query(
+                    "INSERT INTO fhir_tokens (record_id, param, system, code) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(row.record_id.0)
+                .bind(token.param)
+                .bind(&token.system)
+                .bind(&token.code)
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        }
+
+        /// Erasure: the index holds clinical codes, so it goes with the record.
+        async fn remove_fhir_index(
+            tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            record: meditrustal_domain::RecordId,
+        ) -> Result<(), $crate::StoreError> {
+            sqlx::query("DELETE FROM fhir_tokens WHERE record_id = $1")
+                .bind(record.0)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM fhir_resources WHERE record_id = $1")
+                .bind(record.0)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        }
+    };
+}
+pub(crate) use fhir_store;
