@@ -90,7 +90,6 @@ async fn api_and_operations_paths_never_get_the_ui(backend: TestBackend) {
         "/api",
         "/api/v1/no-such-thing",
         "/api/v2/records",
-        "/fhir/r4/NoSuchType",
         "/metrics/extra",
         "/healthz/deep",
     ] {
@@ -101,6 +100,11 @@ async fn api_and_operations_paths_never_get_the_ui(backend: TestBackend) {
             "{path}"
         );
     }
+    // FHIR paths answer in FHIR's own error format, never with the UI.
+    let fhir = app.get("/fhir/r4/NoSuchType", None).await;
+    assert!(fhir.status().is_client_error(), "{}", fhir.status());
+    let outcome: serde_json::Value = fhir.json().await.unwrap();
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
     let post = app.client.post(app.url("/patient")).send().await.unwrap();
     assert_eq!(
         error_code(post, StatusCode::METHOD_NOT_ALLOWED).await,
