@@ -19,7 +19,7 @@ use std::io::Write as _;
 use meditrustal_domain::{Did, RecordId, Role, UserId};
 use meditrustal_ledger::SignedTreeHead;
 use meditrustal_store::{
-    AuditFilter, ExportJob, ExportStatus, LeafRow, Page, RecordMeta, RecordVersion, User, Write,
+    AuditFilter, ExportJob, ExportStatus, Page, RecordMeta, RecordVersion, User, Write,
 };
 use meditrustal_vault::{RecordBinding, SealedRecord};
 use serde_json::{Value, json};
@@ -29,6 +29,7 @@ use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use crate::events::{AuditEvent, Outcome};
+use crate::fhir_platform::{DID_SYSTEM, audit_event_resource};
 use crate::policy::{Action, Actor, Basis, Resource};
 use crate::{App, AppError};
 
@@ -579,8 +580,6 @@ fn extension(content_type: &str) -> &'static str {
     }
 }
 
-const DID_SYSTEM: &str = "urn:meditrustal:did";
-
 fn patient_resource(user: &User) -> Value {
     json!({
         "resourceType": "Patient",
@@ -657,31 +656,4 @@ fn consent_resource(consent: &meditrustal_domain::ConsentGrant, user: &User) -> 
             })).collect::<Vec<_>>(),
         },
     })
-}
-
-fn audit_event_resource(row: &LeafRow) -> Result<Value, AppError> {
-    let entry: Value = serde_json::from_slice(&row.entry)
-        .map_err(|err| AppError::Integrity(format!("ledger leaf {}: {err}", row.leaf_index)))?;
-    let mut agent = json!({ "requestor": true });
-    if let Some(actor) = entry.get("actor").and_then(Value::as_str) {
-        agent["who"] = json!({ "identifier": { "system": DID_SYSTEM, "value": actor } });
-    }
-    Ok(json!({
-        "resourceType": "AuditEvent",
-        "id": format!("leaf-{}", row.leaf_index),
-        "type": {
-            "system": "http://dicom.nema.org/resources/ontology/DCM",
-            "code": "110110",
-            "display": "Patient Record"
-        },
-        "subtype": [{ "system": "urn:meditrustal:event", "code": row.kind }],
-        "recorded": rfc3339(row.at),
-        // 0 = success, 4 = minor failure (a denied request).
-        "outcome": if row.outcome == "allowed" { "0" } else { "4" },
-        "agent": [agent],
-        "source": { "observer": { "display": "MediTrustAl ledger" } },
-        "entity": [{
-            "what": { "identifier": { "system": "urn:meditrustal:ledger-leaf", "value": row.leaf_index.to_string() } }
-        }],
-    }))
 }

@@ -22,6 +22,9 @@ use crate::{App, AppError};
 
 /// The code system of the platform's purposes of use in Consent.provision.purpose.
 pub const PURPOSE_SYSTEM: &str = "urn:meditrustal:purpose";
+/// The identifier system of DIDs (a DID is a URI).
+pub(crate) const DID_SYSTEM: &str = "urn:ietf:rfc:3986";
+
 /// Identifies an account by username in a reference's identifier.
 pub const USERNAME_SYSTEM: &str = "urn:meditrustal:username";
 const CONSENT_ACTION: &str = "http://terminology.hl7.org/CodeSystem/consentaction";
@@ -541,18 +544,18 @@ fn practitioner_resource(user: &User) -> Value {
     json!({
         "resourceType": "Practitioner",
         "id": user.id.to_string(),
-        "identifier": [{ "system": "urn:ietf:rfc:3986", "value": user.did.as_str() }],
+        "identifier": [{ "system": DID_SYSTEM, "value": user.did.as_str() }],
         "active": user.status == UserStatus::Active,
     })
 }
 
 /// A ledger entry as an AuditEvent (the entry holds DIDs and ids only).
-fn audit_event_resource(row: &LeafRow) -> Result<Value, AppError> {
+pub(crate) fn audit_event_resource(row: &LeafRow) -> Result<Value, AppError> {
     let entry: Value = serde_json::from_slice(&row.entry)
         .map_err(|err| AppError::Integrity(format!("ledger leaf {}: {err}", row.leaf_index)))?;
     let mut agent = json!({ "requestor": true });
     if let Some(actor) = entry.get("actor").and_then(Value::as_str) {
-        agent["who"] = json!({ "identifier": { "system": "urn:ietf:rfc:3986", "value": actor } });
+        agent["who"] = json!({ "identifier": { "system": DID_SYSTEM, "value": actor } });
     }
     let mut resource = json!({
         "resourceType": "AuditEvent",
