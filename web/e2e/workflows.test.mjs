@@ -69,6 +69,8 @@ test("the admin sees the system status and finds events in the audit", async () 
   await signIn(admin, DEMO.admin);
   await admin.getByRole("link", { name: "系统状态" }).click();
   await admin.getByRole("row", { name: /数据库/ }).getByText("正常").waitFor();
+  await admin.getByRole("row", { name: /对象存储/ }).getByText("正常").waitFor();
+  await admin.getByTestId("chain-status").getByText("未配置区块链").waitFor();
   await admin.waitForFunction(() => Number(document.querySelector('[data-testid="ledger-size"]')?.textContent) > 0);
 
   await admin.getByRole("link", { name: "审计查询" }).click();

@@ -37,6 +37,7 @@ mod research_cohort;
 mod research_export;
 mod retention;
 mod risk;
+mod system_status;
 mod throttle;
 mod tokens;
 mod verify;
@@ -82,6 +83,7 @@ pub use research_cohort::{CohortCount, CohortCriteria, MIN_CELL, ObservationRang
 pub use research_export::{CSV_COLUMNS, DEFAULT_K, ResearchFile, ResearchFormat};
 pub use retention::{RetentionDue, RetentionPolicy, RetentionReport};
 pub use risk::{PatientRisk, UncomputedScore};
+pub use system_status::SystemStatus;
 pub use throttle::ThrottleLimits;
 pub use tokens::{AccessClaims, JwtSecret};
 pub use verify::{VerifyProblem, VerifyReport};

@@ -28,6 +28,8 @@ pub enum Action {
     ListAccounts,
     /// Approve, suspend or reactivate an account.
     ChangeAccountStatus,
+    /// See whether the system's parts answer and how far the ledger and chain are.
+    ViewSystemStatus,
     /// Add a record for a patient.
     CreateRecord,
     /// Read a record's content (or metadata and proof).
@@ -205,7 +207,9 @@ pub fn decide(
     };
     match (action, resource) {
         (A::ReadAccount, R::Account(owner)) => allow_if(owner == me, Basis::Owner),
-        (A::ListAccounts, R::System) => allow_if(actor.role == Role::Admin, Basis::Role),
+        (A::ListAccounts | A::ViewSystemStatus, R::System) => {
+            allow_if(actor.role == Role::Admin, Basis::Role)
+        }
         // An admin may not change their own status: a slip would lock the last admin out.
         (A::ChangeAccountStatus, R::Account(target)) => {
             allow_if(actor.role == Role::Admin && target != me, Basis::Role)

@@ -193,6 +193,7 @@ fn json_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(routes::admin::list_users))
         .routes(routes!(routes::admin::approve_user))
         .routes(routes!(routes::admin::suspend_user))
+        .routes(routes!(routes::admin::system_status))
         .routes(routes!(routes::cdss::list_scores))
         .routes(routes!(routes::cdss::compute_score))
         .routes(routes!(routes::nlp::analyze))

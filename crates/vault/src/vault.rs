@@ -419,6 +419,15 @@ impl Vault {
         Ok(())
     }
 
+    /// Whether the object store answers: lists at most one object under `records/`.
+    pub async fn probe(&self) -> Result<(), VaultError> {
+        let prefix = Path::from(RECORDS_PREFIX);
+        match self.store.list(Some(&prefix)).next().await {
+            Some(Err(err)) => Err(VaultError::Storage(err)),
+            Some(Ok(_)) | None => Ok(()),
+        }
+    }
+
     /// Every object under `records/`, for a garbage collector that deletes objects no
     /// metadata row points to. Anything there that is not a content address is yielded
     /// as [`VaultError::ForeignObject`] and the listing goes on.

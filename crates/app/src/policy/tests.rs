@@ -291,6 +291,10 @@ fn only_admins_manage_accounts_and_never_their_own_status() {
             Decision::Deny(_)
         ));
         assert!(matches!(
+            decide(&who, Action::ViewSystemStatus, Resource::System, &context),
+            Decision::Deny(_)
+        ));
+        assert!(matches!(
             decide(&who, Action::ChangeAccountStatus, target, &context),
             Decision::Deny(_)
         ));
@@ -298,6 +302,10 @@ fn only_admins_manage_accounts_and_never_their_own_status() {
     let admin = actor(Role::Admin);
     assert!(matches!(
         decide(&admin, Action::ListAccounts, Resource::System, &context),
+        Decision::Allow(_)
+    ));
+    assert!(matches!(
+        decide(&admin, Action::ViewSystemStatus, Resource::System, &context),
         Decision::Allow(_)
     ));
     assert!(matches!(

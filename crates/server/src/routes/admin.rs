@@ -89,3 +89,53 @@ pub async fn suspend_user(
 fn target(id: &str) -> UserId {
     meditrustal_app::parse_user_id(id).unwrap_or(UserId(uuid::Uuid::nil()))
 }
+
+/// The chain writer's progress, when a chain is configured.
+#[derive(Serialize, ToSchema)]
+pub struct ChainStatusView {
+    /// `anchor` or `mirror`.
+    pub mode: String,
+    pub ledger_tree_size: u64,
+    /// The largest tree size anchored on the chain.
+    pub anchored_tree_size: u64,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_anchored_at: Option<time::OffsetDateTime>,
+    /// Record versions waiting for the mirror (mirror mode).
+    pub mirror_backlog: u64,
+}
+
+/// Whether the system's parts answer, probed on each request.
+#[derive(Serialize, ToSchema)]
+pub struct SystemStatusView {
+    pub database: bool,
+    pub storage: bool,
+    pub ledger_tree_size: u64,
+    /// Hex root of the latest signed tree head.
+    pub ledger_root: Option<String>,
+    /// Absent when no chain is configured.
+    pub chain: Option<ChainStatusView>,
+}
+
+/// The system's status for administrators: database, object storage, ledger, chain.
+#[utoipa::path(get, path = "/api/v1/admin/status", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = SystemStatusView), (status = 403, body = ErrorEnvelope)))]
+pub async fn system_status(
+    State(app): State<App>,
+    AuthUser(actor): AuthUser,
+) -> Result<axum::Json<SystemStatusView>, ApiError> {
+    let status = app.system_status(&actor).await?;
+    Ok(axum::Json(SystemStatusView {
+        database: status.database,
+        storage: status.storage,
+        ledger_tree_size: status.ledger_tree_size,
+        ledger_root: status.ledger_root,
+        chain: status.chain.map(|chain| ChainStatusView {
+            mode: chain.mode.to_owned(),
+            ledger_tree_size: chain.ledger_tree_size,
+            anchored_tree_size: chain.anchored_tree_size,
+            last_anchored_at: chain.last_anchored_at,
+            mirror_backlog: chain.mirror_backlog,
+        }),
+    }))
+}

@@ -10,6 +10,7 @@ on_both_backends!(
     admins_cannot_suspend_themselves,
     unknown_and_malformed_ids_are_404_for_admins,
     bad_listing_queries_are_400,
+    admins_see_the_system_status,
 );
 
 async fn non_admins_get_403_on_every_admin_endpoint(backend: TestBackend) {
@@ -25,12 +26,14 @@ async fn non_admins_get_403_on_every_admin_endpoint(backend: TestBackend) {
 
     for name in ["patient.t", "dr.li", "res.zhou"] {
         let token = app.token(name).await;
-        let list = app.get("/api/v1/admin/users", Some(&token)).await;
-        assert_eq!(
-            error_code(list, StatusCode::FORBIDDEN).await,
-            "FORBIDDEN",
-            "{name}"
-        );
+        for path in ["/api/v1/admin/users", "/api/v1/admin/status"] {
+            let response = app.get(path, Some(&token)).await;
+            assert_eq!(
+                error_code(response, StatusCode::FORBIDDEN).await,
+                "FORBIDDEN",
+                "{name} {path}"
+            );
+        }
         for action in ["approve", "suspend"] {
             for id in [target_id, "not-a-uuid"] {
                 let path = format!("/api/v1/admin/users/{id}/{action}");
@@ -183,4 +186,29 @@ async fn bad_listing_queries_are_400(backend: TestBackend) {
             "{query}"
         );
     }
+}
+
+async fn admins_see_the_system_status(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("status.patient", "patient").await;
+    app.note(&patient, "主诉：头痛").await;
+    let admin = app.token("admin").await;
+    let response = app.get("/api/v1/admin/status", Some(&admin)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let status: Value = response.json().await.unwrap();
+    assert_eq!(status["database"], true);
+    assert_eq!(status["storage"], true);
+    // The status reports the same head as the ledger's own endpoint.
+    let head: Value = app
+        .get("/api/v1/ledger/head", Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["ledger_tree_size"], head["tree_head"]["tree_size"]);
+    assert!(status["ledger_tree_size"].as_u64().unwrap() > 0);
+    assert_eq!(status["ledger_root"], head["tree_head"]["root"]);
+    assert_eq!(status["chain"], Value::Null, "no chain configured");
 }
