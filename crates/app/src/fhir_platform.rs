@@ -56,7 +56,7 @@ impl App {
             ResourceType::Patient => {
                 let user = self.account(id, Role::Patient).await?;
                 self.decide_patient_view(actor, user.id, purpose).await?;
-                Ok(served(patient_resource(&user), user.updated_at))
+                Ok(served(self.patient_view(&user).await?, user.updated_at))
             }
             ResourceType::Practitioner => {
                 let user = self.account(id, Role::Doctor).await?;
@@ -100,6 +100,21 @@ impl App {
         }
     }
 
+    /// A patient's account as a Patient resource, with the demographics of their profile
+    /// when they gave one (gender, birth date, name). Callers decide first that the actor may
+    /// see this patient; the region code stays for research counts only.
+    async fn patient_view(&self, user: &User) -> Result<Value, AppError> {
+        let mut resource = patient_resource(user);
+        if let Some(profile) = self.profile_of(user.id).await? {
+            resource["gender"] = json!(profile.sex.as_str());
+            resource["birthDate"] = json!(profile.birth_date.to_string());
+            if let Some(name) = profile.name {
+                resource["name"] = json!([{ "text": name }]);
+            }
+        }
+        Ok(resource)
+    }
+
     pub(crate) async fn fhir_search_platform(
         &self,
         actor: &Actor,
@@ -129,7 +144,7 @@ impl App {
                 for id in ids {
                     if let Some(user) = self.store.user_by_id(id).await.map_err(AppError::from)? {
                         self.decide_patient_view(actor, user.id, purpose).await?;
-                        out.push(served(patient_resource(&user), user.updated_at));
+                        out.push(served(self.patient_view(&user).await?, user.updated_at));
                     }
                 }
                 out

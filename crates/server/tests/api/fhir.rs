@@ -693,6 +693,27 @@ async fn accounts_and_audit_events_as_fhir(backend: TestBackend) {
     let (_, patients) = get(&app, "/Patient", &doctor).await;
     assert_eq!(patients["total"], 1);
     assert_eq!(patients["entry"][0]["resource"]["id"], json!(patient_id));
+    assert!(
+        patients["entry"][0]["resource"].get("gender").is_none(),
+        "no profile yet"
+    );
+    // The demographics the patient gives in their profile are the Patient's.
+    let profile =
+        json!({"sex": "female", "birth_date": "1962-03-08", "region": "330106", "name": "李娜"});
+    let response = app
+        .client
+        .put(app.url("/api/v1/me/profile"))
+        .bearer_auth(&patient)
+        .json(&profile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (status, seen) = get(&app, &format!("/Patient/{patient_id}"), &doctor).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seen["gender"], "female");
+    assert_eq!(seen["birthDate"], "1962-03-08");
+    assert_eq!(seen["name"][0]["text"], "李娜");
 
     let (status, events) = get(&app, "/AuditEvent?_count=50", &patient).await;
     assert_eq!(status, StatusCode::OK, "{events}");
