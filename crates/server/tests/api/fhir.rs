@@ -700,14 +700,7 @@ async fn accounts_and_audit_events_as_fhir(backend: TestBackend) {
     // The demographics the patient gives in their profile are the Patient's.
     let profile =
         json!({"sex": "female", "birth_date": "1962-03-08", "region": "330106", "name": "李娜"});
-    let response = app
-        .client
-        .put(app.url("/api/v1/me/profile"))
-        .bearer_auth(&patient)
-        .json(&profile)
-        .send()
-        .await
-        .unwrap();
+    let response = app.put("/api/v1/me/profile", &profile, &patient).await;
     assert_eq!(response.status(), StatusCode::OK);
     let (status, seen) = get(&app, &format!("/Patient/{patient_id}"), &doctor).await;
     assert_eq!(status, StatusCode::OK);

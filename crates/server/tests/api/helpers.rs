@@ -88,6 +88,11 @@ impl TestApp {
         request.send().await.expect("request")
     }
 
+    pub async fn put(&self, path: &str, body: &Value, token: &str) -> Response {
+        let request = self.client.put(self.url(path)).json(body);
+        request.bearer_auth(token).send().await.expect("request")
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
         let mut request = self.client.get(self.url(path));
         if let Some(token) = token {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use meditrustal_testkit::{TestBackend, on_both_backends};
-use reqwest::{Response, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_code};
@@ -15,16 +15,6 @@ use crate::helpers::{TestApp, error_code};
 on_both_backends!(research_over_http);
 
 const NAMES: [&str; 6] = ["王芳", "李娜", "张敏", "刘静", "陈丽", "赵强"];
-
-async fn put(app: &TestApp, path: &str, body: &Value, token: &str) -> Response {
-    app.client
-        .put(app.url(path))
-        .bearer_auth(token)
-        .json(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn research_over_http(backend: TestBackend) {
     let Some(app) = TestApp::spawn(backend).await else {
@@ -36,7 +26,7 @@ async fn research_over_http(backend: TestBackend) {
         let profile = json!({
             "sex": "female", "birth_date": "1985-06-01", "region": "330106", "name": name
         });
-        let response = put(&app, "/api/v1/me/profile", &profile, &token).await;
+        let response = app.put("/api/v1/me/profile", &profile, &token).await;
         assert_eq!(response.status(), StatusCode::OK);
         let phone = format!("1391234{n:04}");
         app.note(&token, &format!("患者{name}，电话{phone}。诊断：糖尿病。"))
@@ -46,7 +36,9 @@ async fn research_over_http(backend: TestBackend) {
             for category in ["demographics", "diagnoses", "notes"] {
                 let choice =
                     json!({ "purpose": "public-health", "category": category, "opted_in": true });
-                let response = put(&app, "/api/v1/me/research-consents", &choice, &token).await;
+                let response = app
+                    .put("/api/v1/me/research-consents", &choice, &token)
+                    .await;
                 assert_eq!(response.status(), StatusCode::OK);
             }
         }
@@ -75,7 +67,7 @@ async fn research_over_http(backend: TestBackend) {
             "INVALID_SEX",
         ),
     ] {
-        let response = put(&app, "/api/v1/me/profile", &body, patient).await;
+        let response = app.put("/api/v1/me/profile", &body, patient).await;
         assert_eq!(
             error_code(response, StatusCode::UNPROCESSABLE_ENTITY).await,
             code

@@ -39,13 +39,8 @@ async fn erasure_and_legal_holds_over_http(backend: TestBackend) {
 
     // A hold blocks the patient's erasure with 409 LEGAL_HOLD; nothing changes.
     let response = app
-        .client
-        .put(app.url(&hold))
-        .bearer_auth(&admin)
-        .json(&json!({ "reason": "dispute case 77" }))
-        .send()
-        .await
-        .unwrap();
+        .put(&hold, &json!({ "reason": "dispute case 77" }), &admin)
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let view: Value = response.json().await.unwrap();
     assert_eq!(view["legal_hold"], true);
