@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::events::{AuditEvent, Outcome};
+use crate::fhir_nlp::{DerivedId, is_derived};
 use crate::policy::{Action, Actor, Basis, Resource};
 use crate::records::RecordUpload;
 use crate::{App, AppError};
@@ -32,6 +33,10 @@ pub enum FhirError {
     Invalid(#[from] Invalid),
     #[error("the resource is at version {current}, not the one in If-Match")]
     VersionMismatch { current: u32 },
+    /// A resource derived from a note's NLP analysis (`Type/id`): it changes only with the
+    /// note.
+    #[error("{0} is derived from a note's NLP analysis and is read-only")]
+    ReadOnly(String),
     #[error(transparent)]
     App(#[from] AppError),
 }
@@ -123,6 +128,9 @@ impl App {
         if_match: Option<u32>,
         purpose: Option<Purpose>,
     ) -> Result<FhirResource, FhirError> {
+        if is_derived(kind, id) {
+            return Err(FhirError::ReadOnly(format!("{kind}/{id}")));
+        }
         validate(&resource, kind)?;
         if let Some(body_id) = resource.get("id").and_then(Value::as_str)
             && body_id != id
@@ -185,7 +193,17 @@ impl App {
             }
             return self.fhir_read_platform(actor, kind, id, purpose).await;
         }
-        let record = record_id(id)?;
+        let record = match record_id(id) {
+            Ok(record) => record,
+            Err(err) => {
+                // Only an id that is not a record's can be a derived one: record reads pay
+                // nothing for this.
+                let derived = DerivedId::parse(id).ok_or(err)?;
+                return self
+                    .fhir_read_derived(actor, kind, derived, version, purpose)
+                    .await;
+            }
+        };
         let read = self.read_record(actor, record, version, purpose).await?;
         let resource = if kind == ResourceType::DocumentReference
             && read.meta.category != RecordCategory::FhirResource
@@ -205,7 +223,8 @@ impl App {
         ))
     }
 
-    /// Every version, newest first; one ledger entry for the look at all of them.
+    /// Every version, newest first; one ledger entry for the look at all of them. A derived
+    /// resource has only its current version here.
     pub async fn fhir_history(
         &self,
         actor: &Actor,
@@ -218,7 +237,16 @@ impl App {
                 self.fhir_read_platform(actor, kind, id, purpose).await?,
             ]);
         }
-        let record = record_id(id)?;
+        let record = match record_id(id) {
+            Ok(record) => record,
+            Err(err) => {
+                let derived = DerivedId::parse(id).ok_or(err)?;
+                let current = self
+                    .fhir_read_derived(actor, kind, derived, None, purpose)
+                    .await?;
+                return Ok(vec![current]);
+            }
+        };
         let (meta, patient_did, basis) = self
             .decide_on_record(actor, record, Action::ReadRecord, purpose)
             .await?;

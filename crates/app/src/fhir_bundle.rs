@@ -13,6 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::fhir::{FhirError, fhir_upload, index_write, invalid, stored_content};
+use crate::fhir_nlp::is_derived;
 use crate::policy::Actor;
 use crate::records::StagedVersion;
 use crate::{App, AppError};
@@ -44,6 +45,13 @@ pub fn entry_request(entry: &Value, index: usize) -> Result<EntryRequest, Invali
         .ok_or_else(|| fail("request.url must start with a supported resource type"))?;
     match (method, parts.next(), parts.next()) {
         ("POST", None, _) => Ok(EntryRequest::Create(kind)),
+        ("PUT", Some(id), None) if is_derived(kind, id) => Err(Invalid::one(
+            Issue::new(
+                IssueCode::NotSupported,
+                FhirError::ReadOnly(format!("{kind}/{id}")).to_string(),
+            )
+            .at(at.clone()),
+        )),
         ("PUT", Some(id), None) if !id.is_empty() => Ok(EntryRequest::Update(kind, id.to_owned())),
         _ => Err(fail("entries may POST Type or PUT Type/id")),
     }

@@ -10,7 +10,7 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
+use axum::http::header::{ALLOW, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -138,6 +138,13 @@ impl From<FhirError> for FhirFailure {
                     Some("VERSION_CONFLICT"),
                 ),
             ),
+            FhirError::ReadOnly(_) => FhirFailure::Outcome(
+                StatusCode::METHOD_NOT_ALLOWED,
+                operation_outcome(
+                    &[Issue::new(IssueCode::NotSupported, err.to_string())],
+                    Some("READ_ONLY"),
+                ),
+            ),
             FhirError::App(app) => FhirFailure::Api(app.into()),
         }
     }
@@ -158,6 +165,13 @@ impl IntoResponse for FhirFailure {
             FhirFailure::Api(api) => api.into_response(),
             FhirFailure::Outcome(status, outcome) => {
                 let mut response = fhir_json(status, &outcome);
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    // A 405 must name what is allowed (RFC 9110); it answers writes to
+                    // resources that can only be read.
+                    response
+                        .headers_mut()
+                        .insert(ALLOW, HeaderValue::from_static("GET"));
+                }
                 response.extensions_mut().insert(OutcomeRendered);
                 response
             }

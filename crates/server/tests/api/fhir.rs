@@ -17,6 +17,9 @@ on_both_backends!(
     accounts_and_audit_events_as_fhir,
     transactions_are_all_or_nothing_and_batches_are_not,
     a_note_s_findings_are_conditions_with_provenance,
+    a_note_s_derived_resources_are_readable_by_id,
+    derived_resources_are_read_as_the_note_is,
+    derived_resources_cannot_be_written,
     erasure_takes_a_resource_out_of_search,
     smart_scopes_narrow_what_a_token_may_do,
 );
@@ -915,6 +918,264 @@ async fn a_note_s_findings_are_conditions_with_provenance(backend: TestBackend) 
     )
     .await;
     assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+}
+
+/// A note with a disease, a negated symptom, a family-history mention and a measurement.
+const FINDINGS_NOTE: &str =
+    "主诉：咳嗽3天。否认发热。既往高血压病史。家族史：父亲患糖尿病。体温 37.2℃。";
+
+/// The entries of a note's `$findings` Bundle, by id.
+async fn findings_by_id(app: &TestApp, note: &str, token: &str) -> Vec<(String, Value)> {
+    let (status, findings) = get(app, &format!("/DocumentReference/{note}/$findings"), token).await;
+    assert_eq!(status, StatusCode::OK, "{findings}");
+    findings["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"]["id"].as_str().unwrap().to_owned(),
+                e["resource"].clone(),
+            )
+        })
+        .collect()
+}
+
+async fn a_note_s_derived_resources_are_readable_by_id(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("li.na", "patient").await;
+    let note = app.note(&patient, FINDINGS_NOTE).await;
+    let found = findings_by_id(&app, &note, &patient).await;
+    let provenance = &found
+        .iter()
+        .find(|(id, _)| *id == format!("{note}-nlp"))
+        .unwrap()
+        .1;
+    let targets: Vec<&str> = provenance["target"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["reference"].as_str().unwrap())
+        .collect();
+    assert!(
+        targets.iter().any(|t| t.starts_with("Condition/")),
+        "{targets:?}"
+    );
+    assert!(
+        targets.iter().any(|t| t.starts_with("Observation/")),
+        "{targets:?}"
+    );
+    let references = targets
+        .iter()
+        .map(|t| t.to_string())
+        .chain([format!("Provenance/{note}-nlp")]);
+    for reference in references {
+        let (status, headers, read) = send(
+            &app,
+            reqwest::Method::GET,
+            &format!("/{reference}"),
+            Some(&patient),
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{reference}: {read}");
+        let id = reference.split('/').nth(1).unwrap();
+        let entry = &found.iter().find(|(found_id, _)| found_id == id).unwrap().1;
+        assert_eq!(&read, entry, "{reference} reads as its $findings entry");
+        assert_eq!(read["meta"]["versionId"], "1");
+        assert_eq!(headers["etag"], "W/\"1\"");
+        let (status, vread) = get(&app, &format!("/{reference}/_history/1"), &patient).await;
+        assert_eq!((status, &vread), (StatusCode::OK, entry));
+        let (status, body) = get(&app, &format!("/{reference}/_history/2"), &patient).await;
+        assert_outcome(status, StatusCode::NOT_FOUND, &body, "not-found");
+    }
+    let (status, history) = get(&app, &format!("/Provenance/{note}-nlp/_history"), &patient).await;
+    assert_eq!(status, StatusCode::OK, "{history}");
+    assert_eq!(&history["entry"][0]["resource"], provenance);
+
+    let analysis: Value = app
+        .get(&format!("/api/v1/records/{note}/nlp"), Some(&patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entities = analysis["analysis"]["entities"].as_array().unwrap();
+    let family = entities
+        .iter()
+        .position(|e| e["family"] == true)
+        .expect("a family-history entity");
+    let condition = entities
+        .iter()
+        .position(|e| e["type"] == "dis" && e["family"] == false)
+        .unwrap();
+    let measurements = analysis["analysis"]["measurements"]
+        .as_array()
+        .unwrap()
+        .len();
+    let random = "0194f1a2-0000-7000-8000-000000000000";
+    for path in [
+        format!("/Condition/{note}-e{family}"),
+        format!("/Observation/{note}-e{condition}"),
+        format!("/MedicationStatement/{note}-e{condition}"),
+        format!("/Condition/{note}-m0"),
+        format!("/Observation/{note}-m{measurements}"),
+        format!("/Condition/{note}-e{}", entities.len()),
+        format!("/Condition/{note}-e0{condition}"),
+        format!("/Condition/{note}-e99999999999999999999999"),
+        format!("/Condition/{}-e{condition}", note.to_uppercase()),
+        format!("/DocumentReference/{note}-nlp"),
+        format!("/Condition/{random}-e0"),
+        "/Condition/not-a-note-e0".to_owned(),
+    ] {
+        let (status, body) = get(&app, &path, &patient).await;
+        assert_outcome(status, StatusCode::NOT_FOUND, &body, "not-found");
+    }
+
+    // A new version of the note, analysed, gives the derived resources a new version; the
+    // earlier one stays readable by vread.
+    let updated = app
+        .client
+        .put(app.url(&format!("/api/v1/records/{note}")))
+        .bearer_auth(&patient)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body("主诉：头痛2天。体温 38.5℃。")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    let (status, current) = get(&app, &format!("/Provenance/{note}-nlp"), &patient).await;
+    assert_eq!(status, StatusCode::OK, "{current}");
+    assert_eq!(current["meta"]["versionId"], "2");
+    assert_eq!(
+        current,
+        findings_by_id(&app, &note, &patient)
+            .await
+            .last()
+            .unwrap()
+            .1
+    );
+    let (status, earlier) = get(
+        &app,
+        &format!("/Provenance/{note}-nlp/_history/1"),
+        &patient,
+    )
+    .await;
+    assert_eq!((status, &earlier), (StatusCode::OK, provenance));
+}
+
+/// How many of dr.wang's audit events of `kind` and `outcome` name `record`, as its patient
+/// sees them.
+async fn doctor_events_on(
+    app: &TestApp,
+    patient: &str,
+    record: &str,
+    (kind, outcome): (&str, &str),
+) -> usize {
+    let audit: Value = app
+        .get("/api/v1/audit?limit=100", Some(patient))
+        .await
+        .json()
+        .await
+        .unwrap();
+    audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["kind"] == kind
+                && e["outcome"] == outcome
+                && e["actor_username"] == "dr.wang"
+                && e["record_id"] == record
+        })
+        .count()
+}
+
+async fn derived_resources_are_read_as_the_note_is(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("li.na", "patient").await;
+    let (_, doctor) = app.user("dr.wang", "doctor").await;
+    let note = app.note(&patient, FINDINGS_NOTE).await;
+    let found = findings_by_id(&app, &note, &patient).await;
+    let (id, condition) = found
+        .iter()
+        .find(|(_, r)| r["resourceType"] == "Condition")
+        .unwrap();
+    let path = format!("/Condition/{id}");
+
+    let (status, body) = get(&app, &path, &doctor).await;
+    assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+    assert_eq!(body["issue"][0]["details"]["text"], "CONSENT_REQUIRED");
+    assert_eq!(
+        doctor_events_on(&app, &patient, &note, ("access.denied", "denied")).await,
+        1
+    );
+
+    let grant = json!({"grantee": "dr.wang", "scope": {"kind": "all"}, "purposes": ["treatment"]});
+    let response = app.post("/api/v1/consents", &grant, Some(&patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let (status, read) = get(&app, &path, &doctor).await;
+    assert_eq!((status, &read), (StatusCode::OK, condition));
+    assert_eq!(
+        doctor_events_on(&app, &patient, &note, ("record.analysis_read", "allowed")).await,
+        1
+    );
+}
+
+async fn derived_resources_cannot_be_written(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let note = app.note(&patient, FINDINGS_NOTE).await;
+    let found = findings_by_id(&app, &note, &patient).await;
+    let (id, condition) = found
+        .iter()
+        .find(|(_, r)| r["resourceType"] == "Condition")
+        .unwrap();
+    let mut changed = condition.clone();
+    changed["verificationStatus"]["coding"][0]["code"] = json!("entered-in-error");
+    changed.as_object_mut().unwrap().remove("clinicalStatus");
+    changed["subject"] = json!({"reference": format!("Patient/{patient_id}")});
+    let (status, headers, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/Condition/{id}"),
+        Some(&patient),
+        Some(&changed),
+        &[],
+    )
+    .await;
+    assert_outcome(
+        status,
+        StatusCode::METHOD_NOT_ALLOWED,
+        &body,
+        "not-supported",
+    );
+    assert_eq!(body["issue"][0]["details"]["text"], "READ_ONLY");
+    assert_eq!(headers["allow"], "GET");
+    let transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": changed, "request": {"method": "PUT", "url": format!("Condition/{id}")}}]});
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::POST,
+        "",
+        Some(&patient),
+        Some(&transaction),
+        &[],
+    )
+    .await;
+    assert_outcome(status, StatusCode::BAD_REQUEST, &body, "not-supported");
+    assert_eq!(body["issue"][0]["expression"][0], "Bundle.entry[0].request");
+
+    let (status, read) = get(&app, &format!("/Condition/{id}"), &patient).await;
+    assert_eq!((status, &read), (StatusCode::OK, condition));
+    let (_, search) = get(&app, "/Condition", &patient).await;
+    assert_eq!(search["total"], 0, "nothing was stored: {search}");
 }
 
 async fn erasure_takes_a_resource_out_of_search(backend: TestBackend) {
