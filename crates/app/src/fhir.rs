@@ -7,7 +7,11 @@
 //! The stored content is the client's resource without `id`, `meta.versionId` and
 //! `meta.lastUpdated`; those are the record's and are filled in on the way out.
 
-use meditrustal_domain::{MediaType, Purpose, RecordCategory, RecordId, Role, UserId};
+use std::collections::BTreeSet;
+
+use meditrustal_domain::{
+    ConsentScope, MediaType, Purpose, RecordCategory, RecordId, Role, UserId,
+};
 use meditrustal_fhir::datetime::instant_text;
 use meditrustal_fhir::search::{SearchValues, Sort, patient_id};
 use meditrustal_fhir::{Invalid, Issue, IssueCode, ResourceType, SearchQuery, validate};
@@ -19,6 +23,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::Facts;
 use crate::events::{AuditEvent, Outcome};
 use crate::policy::{Action, Actor, Basis, Resource};
 use crate::records::RecordUpload;
@@ -290,7 +295,11 @@ impl App {
                 None,
             )
             .await?;
-        let search = store_search(kind, patient, query);
+        let now = self.clock.now();
+        let search = FhirSearch {
+            records: visible_records(actor, basis, &facts, now),
+            ..store_search(kind, patient, query)
+        };
         let (total, ids) = self
             .store
             .search_fhir(&search)
@@ -305,19 +314,12 @@ impl App {
         .patient(patient, patient_did)
         .purpose(purpose);
         self.commit(vec![], vec![event]).await?;
-        let now = self.clock.now();
         let mut matches = Vec::with_capacity(ids.len());
         for id in ids {
             let meta = self.record_meta_unchecked(id).await?;
-            let visible = match basis {
-                Basis::Consent(_) => facts.0.iter().any(|c| {
-                    c.grantee == actor.user_id
-                        && c.is_active(now)
-                        && c.scope.covers(meta.id, meta.category)
-                }),
-                Basis::Owner | Basis::Emergency(_) | Basis::Role => true,
-            };
-            if !visible || meta.erasure.is_some() {
+            // Erasure removes the index rows in its own commit; a search that read the
+            // index just before still must not serve the record.
+            if meta.erasure.is_some() {
                 continue;
             }
             let version = self.version_of(id, meta.current_version).await?;
@@ -427,6 +429,37 @@ impl App {
     }
 }
 
+/// The records of the patient a search may return, when not all of them: a doctor whose
+/// consents name records sees those records only. A consent that covers FHIR resources as
+/// a whole (all records, or their category), or an active emergency grant (which reads
+/// every record, as listing does), lifts the restriction.
+fn visible_records(
+    actor: &Actor,
+    basis: Basis,
+    facts: &Facts,
+    now: OffsetDateTime,
+) -> Option<Vec<RecordId>> {
+    let Basis::Consent(_) = basis else {
+        return None;
+    };
+    if facts.1.iter().any(|grant| grant.is_active(now)) {
+        return None;
+    }
+    let mut records = BTreeSet::new();
+    let active = facts
+        .0
+        .iter()
+        .filter(|c| c.grantee == actor.user_id && c.is_active(now));
+    for consent in active {
+        match &consent.scope {
+            ConsentScope::Records { records: named } => records.extend(named.iter().copied()),
+            scope if scope.covers_new_records_of(RecordCategory::FhirResource) => return None,
+            ConsentScope::All | ConsentScope::Categories { .. } => {}
+        }
+    }
+    Some(records.into_iter().collect())
+}
+
 pub(crate) fn fhir_upload(
     patient: UserId,
     purpose: Option<Purpose>,
@@ -524,6 +557,7 @@ fn store_search_base(kind: ResourceType) -> FhirSearch {
         resource_type: kind.as_str(),
         patient: None,
         id: None,
+        records: None,
         status: None,
         code: None,
         category: None,

@@ -52,6 +52,9 @@ pub struct FhirSearch {
     pub resource_type: &'static str,
     pub patient: Option<UserId>,
     pub id: Option<RecordId>,
+    /// Only these records: those the searcher may see (`None`: every record; empty:
+    /// none), so that the total and the pages count visible resources only.
+    pub records: Option<Vec<RecordId>>,
     pub status: Option<String>,
     pub code: Option<TokenFilter>,
     pub category: Option<TokenFilter>,
@@ -79,29 +82,57 @@ pub(crate) enum SearchBind {
     Millis(i64),
 }
 
+/// The text of a `WHERE` clause and its parameters, in order.
+struct Clause {
+    sql: String,
+    binds: Vec<SearchBind>,
+}
+
+impl Clause {
+    /// Binds a value; answers its placeholder.
+    fn param(&mut self, bind: SearchBind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
+    /// Appends a fragment whose `?` is the placeholder of `bind`.
+    fn add(&mut self, fragment: &str, bind: SearchBind) {
+        let placeholder = self.param(bind);
+        self.sql.push_str(&fragment.replace('?', &placeholder));
+    }
+
+    /// ` AND column IN (…)` over bound values; an empty list matches nothing.
+    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = SearchBind>) {
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.param(v)).collect();
+        if placeholders.is_empty() {
+            self.sql.push_str(" AND 1 = 0");
+        } else {
+            self.sql
+                .push_str(&format!(" AND {column} IN ({})", placeholders.join(", ")));
+        }
+    }
+}
+
 /// The `WHERE` clause of a search and its parameters, in order: only the conditions the
 /// search has, so each backend's planner sees plain indexable predicates (SQLite cannot
 /// simplify `$n IS NULL OR …` on a bound parameter and would scan every resource). The
 /// text comes from fixed fragments only; every value is a parameter.
 pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
-    let mut sql = String::from("FROM fhir_resources r WHERE r.resource_type = $1");
-    let mut binds = vec![SearchBind::Text(s.resource_type.to_owned())];
-    // A fragment's `?` becomes the number of the parameter it binds.
-    let mut add = |fragment: &str, bind: Option<SearchBind>| match bind {
-        Some(bind) => {
-            binds.push(bind);
-            sql.push_str(&fragment.replace('?', &format!("${}", binds.len())));
-        }
-        None => sql.push_str(fragment),
+    let mut clause = Clause {
+        sql: String::from("FROM fhir_resources r WHERE r.resource_type = $1"),
+        binds: vec![SearchBind::Text(s.resource_type.to_owned())],
     };
     if let Some(patient) = s.patient {
-        add(" AND r.patient_id = ?", Some(SearchBind::Id(patient.0)));
+        clause.add(" AND r.patient_id = ?", SearchBind::Id(patient.0));
     }
     if let Some(id) = s.id {
-        add(" AND r.record_id = ?", Some(SearchBind::Id(id.0)));
+        clause.add(" AND r.record_id = ?", SearchBind::Id(id.0));
+    }
+    if let Some(records) = &s.records {
+        clause.any_of("r.record_id", records.iter().map(|r| SearchBind::Id(r.0)));
     }
     if let Some(status) = &s.status {
-        add(" AND r.status = ?", Some(SearchBind::Text(status.clone())));
+        clause.add(" AND r.status = ?", SearchBind::Text(status.clone()));
     }
     for (bound, fragment) in [
         (s.start_from, " AND r.date_start >= ?"),
@@ -112,24 +143,24 @@ pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
         (s.updated_before, " AND r.last_updated < ?"),
     ] {
         if let Some(value) = bound {
-            add(fragment, Some(SearchBind::Millis(value)));
+            clause.add(fragment, SearchBind::Millis(value));
         }
     }
     for (param, token) in [("code", &s.code), ("category", &s.category)] {
         let Some(token) = token else { continue };
-        add(
+        clause.add(
             " AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id AND t.param = ?",
-            Some(SearchBind::Text(param.to_owned())),
+            SearchBind::Text(param.to_owned()),
         );
         if let Some(code) = &token.code {
-            add(" AND t.code = ?", Some(SearchBind::Text(code.clone())));
+            clause.add(" AND t.code = ?", SearchBind::Text(code.clone()));
         }
         if let Some(system) = &token.system {
-            add(" AND t.system = ?", Some(SearchBind::Text(system.clone())));
+            clause.add(" AND t.system = ?", SearchBind::Text(system.clone()));
         }
-        add(")", None);
+        clause.sql.push(')');
     }
-    (sql, binds)
+    (clause.sql, clause.binds)
 }
 
 pub(crate) fn order_by(order: FhirOrder) -> &'static str {

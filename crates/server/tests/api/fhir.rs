@@ -12,6 +12,7 @@ on_both_backends!(
     example_resources_round_trip_with_versions,
     search_filters_pages_and_includes,
     a_doctor_needs_consent_and_is_audited,
+    a_record_scoped_consent_bounds_search_totals_and_pages,
     invalid_resources_are_refused_and_nothing_is_stored,
     consents_are_one_thing_in_both_apis,
     accounts_and_audit_events_as_fhir,
@@ -474,6 +475,76 @@ async fn a_doctor_needs_consent_and_is_audited(backend: TestBackend) {
     )
     .await;
     assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+}
+
+/// The `next` link of a searchset, if any.
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_owned())
+}
+
+async fn a_record_scoped_consent_bounds_search_totals_and_pages(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (_, doctor) = app.user("dr.wang", "doctor").await;
+    let mut ids = Vec::new();
+    for date in [
+        "2024-01-10",
+        "2024-01-11",
+        "2024-01-12",
+        "2024-01-13",
+        "2024-01-14",
+    ] {
+        let created = create(
+            &app,
+            &patient,
+            &observation(&patient_id, "2345-7", date, "final"),
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    // The consent names the second and the fourth, so that hidden resources sit before,
+    // between and after the visible ones in every order.
+    let grant = json!({"grantee": "dr.wang", "purposes": ["treatment"],
+        "scope": {"kind": "records", "records": [ids[1], ids[3]]}});
+    let response = app.post("/api/v1/consents", &grant, Some(&patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let search = format!("/Observation?patient={patient_id}&_sort=date");
+    let (status, all) = get(&app, &search, &doctor).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["total"], 2);
+    assert_eq!(ids_of(&all), ["2024-01-11", "2024-01-13"]);
+    assert_eq!(next_link(&all), None);
+
+    let (status, first) = get(&app, &format!("{search}&_count=1"), &doctor).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["total"], 2);
+    assert_eq!(ids_of(&first), ["2024-01-11"]);
+    let next = next_link(&first).expect("a next page");
+    let second: Value = app
+        .client
+        .get(next)
+        .bearer_auth(&doctor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["total"], 2);
+    assert_eq!(ids_of(&second), ["2024-01-13"]);
+    assert_eq!(next_link(&second), None);
+
+    // The patient still sees all five.
+    let (_, own) = get(&app, "/Observation", &patient).await;
+    assert_eq!(own["total"], 5);
 }
 
 async fn invalid_resources_are_refused_and_nothing_is_stored(backend: TestBackend) {
