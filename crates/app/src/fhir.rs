@@ -161,11 +161,20 @@ impl App {
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
         let expected = if_match.or(Some(meta.current_version));
-        let updated = self
+        let updated = match self
             .update_record_with(actor, record, upload, expected, |version| {
                 vec![index_write(kind, patient, &resource, version)]
             })
-            .await?;
+            .await
+        {
+            // Another update committed between the check above and this commit: the
+            // store refused the stale version, which is the If-Match precondition failing.
+            Err(AppError::StateConflict(_)) if if_match.is_some() => {
+                let current = self.record_meta_unchecked(record).await?.current_version;
+                return Err(FhirError::VersionMismatch { current });
+            }
+            result => result?,
+        };
         Ok(served(
             kind,
             resource,
