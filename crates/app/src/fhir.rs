@@ -422,7 +422,7 @@ impl App {
         id: RecordId,
     ) -> Result<RecordMeta, FhirError> {
         let search = FhirSearch {
-            id: Some(id),
+            ids: vec![id],
             limit: 1,
             ..store_search_base(kind)
         };
@@ -565,11 +565,11 @@ fn store_search_base(kind: ResourceType) -> FhirSearch {
     FhirSearch {
         resource_type: kind.as_str(),
         patient: None,
-        id: None,
+        ids: Vec::new(),
         records: None,
-        status: None,
-        code: None,
-        category: None,
+        status: Vec::new(),
+        code: Vec::new(),
+        category: Vec::new(),
         start_from: None,
         start_before: None,
         end_after: None,
@@ -583,22 +583,25 @@ fn store_search_base(kind: ResourceType) -> FhirSearch {
 }
 
 fn store_search(kind: ResourceType, patient: UserId, query: &SearchQuery) -> FhirSearch {
-    let token = |t: &Option<meditrustal_fhir::TokenValue>| {
-        t.as_ref().map(|t| TokenFilter {
-            system: t.system.clone(),
-            code: t.code.clone(),
-        })
+    let tokens = |list: &[meditrustal_fhir::TokenValue]| {
+        list.iter()
+            .map(|t| TokenFilter {
+                system: t.system.clone(),
+                code: t.code.clone(),
+            })
+            .collect()
     };
     FhirSearch {
         patient: Some(patient),
         // An id that is not a UUID matches nothing: the nil UUID names no record.
-        id: query
-            .id
-            .as_ref()
-            .map(|id| RecordId(Uuid::parse_str(id).unwrap_or(Uuid::nil()))),
+        ids: query
+            .ids
+            .iter()
+            .map(|id| RecordId(Uuid::parse_str(id).unwrap_or(Uuid::nil())))
+            .collect(),
         status: query.status.clone(),
-        code: token(&query.code),
-        category: token(&query.category),
+        code: tokens(&query.code),
+        category: tokens(&query.category),
         start_from: query.date.start_from.map(millis),
         start_before: query.date.start_before.map(millis),
         end_after: query.date.end_after.map(millis),

@@ -46,18 +46,19 @@ pub enum FhirOrder {
     DateDesc,
 }
 
-/// A search of one resource type; every bound present must hold (times in Unix ms).
+/// A search of one resource type; every bound present must hold (times in Unix ms). A
+/// list of alternatives matches when any of them does; an empty list does not constrain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirSearch {
     pub resource_type: &'static str,
     pub patient: Option<UserId>,
-    pub id: Option<RecordId>,
+    pub ids: Vec<RecordId>,
     /// Only these records: those the searcher may see (`None`: every record; empty:
     /// none), so that the total and the pages count visible resources only.
     pub records: Option<Vec<RecordId>>,
-    pub status: Option<String>,
-    pub code: Option<TokenFilter>,
-    pub category: Option<TokenFilter>,
+    pub status: Vec<String>,
+    pub code: Vec<TokenFilter>,
+    pub category: Vec<TokenFilter>,
     pub start_from: Option<i64>,
     pub start_before: Option<i64>,
     pub end_after: Option<i64>,
@@ -125,14 +126,19 @@ pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
     if let Some(patient) = s.patient {
         clause.add(" AND r.patient_id = ?", SearchBind::Id(patient.0));
     }
-    if let Some(id) = s.id {
-        clause.add(" AND r.record_id = ?", SearchBind::Id(id.0));
+    if !s.ids.is_empty() {
+        clause.any_of("r.record_id", s.ids.iter().map(|id| SearchBind::Id(id.0)));
     }
     if let Some(records) = &s.records {
         clause.any_of("r.record_id", records.iter().map(|r| SearchBind::Id(r.0)));
     }
-    if let Some(status) = &s.status {
-        clause.add(" AND r.status = ?", SearchBind::Text(status.clone()));
+    if !s.status.is_empty() {
+        clause.any_of(
+            "r.status",
+            s.status
+                .iter()
+                .map(|status| SearchBind::Text(status.clone())),
+        );
     }
     for (bound, fragment) in [
         (s.start_from, " AND r.date_start >= ?"),
@@ -146,19 +152,36 @@ pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
             clause.add(fragment, SearchBind::Millis(value));
         }
     }
-    for (param, token) in [("code", &s.code), ("category", &s.category)] {
-        let Some(token) = token else { continue };
+    for (param, tokens) in [("code", &s.code), ("category", &s.category)] {
+        if tokens.is_empty() {
+            continue;
+        }
         clause.add(
             " AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id AND t.param = ?",
             SearchBind::Text(param.to_owned()),
         );
-        if let Some(code) = &token.code {
-            clause.add(" AND t.code = ?", SearchBind::Text(code.clone()));
-        }
-        if let Some(system) = &token.system {
-            clause.add(" AND t.system = ?", SearchBind::Text(system.clone()));
-        }
-        clause.sql.push(')');
+        let alternatives: Vec<String> = tokens
+            .iter()
+            .map(|token| {
+                let mut parts = Vec::new();
+                if let Some(code) = &token.code {
+                    let code = clause.param(SearchBind::Text(code.clone()));
+                    parts.push(format!("t.code = {code}"));
+                }
+                if let Some(system) = &token.system {
+                    let system = clause.param(SearchBind::Text(system.clone()));
+                    parts.push(format!("t.system = {system}"));
+                }
+                if parts.is_empty() {
+                    "1 = 1".to_owned()
+                } else {
+                    format!("({})", parts.join(" AND "))
+                }
+            })
+            .collect();
+        clause
+            .sql
+            .push_str(&format!(" AND ({}))", alternatives.join(" OR ")));
     }
     (clause.sql, clause.binds)
 }
@@ -270,3 +293,88 @@ macro_rules! fhir_store {
     };
 }
 pub(crate) use fhir_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> FhirSearch {
+        FhirSearch {
+            resource_type: "Observation",
+            patient: None,
+            ids: Vec::new(),
+            records: None,
+            status: Vec::new(),
+            code: Vec::new(),
+            category: Vec::new(),
+            start_from: None,
+            start_before: None,
+            end_after: None,
+            end_until: None,
+            updated_from: None,
+            updated_before: None,
+            order: FhirOrder::LastUpdated,
+            limit: 20,
+            offset: 0,
+        }
+    }
+
+    fn texts(binds: &[SearchBind]) -> Vec<String> {
+        binds
+            .iter()
+            .map(|bind| match bind {
+                SearchBind::Text(text) => text.clone(),
+                SearchBind::Id(id) => id.to_string(),
+                SearchBind::Millis(ms) => ms.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alternatives_are_or_conditions_over_bound_values() {
+        let (sql, binds) = search_where(&FhirSearch {
+            status: vec!["final".into(), "amended".into()],
+            code: vec![
+                TokenFilter {
+                    system: Some("http://loinc.org".into()),
+                    code: Some("8867-4".into()),
+                },
+                TokenFilter {
+                    system: None,
+                    code: Some("8480-6".into()),
+                },
+            ],
+            ..search()
+        });
+        assert_eq!(
+            sql,
+            "FROM fhir_resources r WHERE r.resource_type = $1 AND r.status IN ($2, $3) \
+             AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id \
+             AND t.param = $4 AND ((t.code = $5 AND t.system = $6) OR (t.code = $7)))"
+        );
+        assert_eq!(
+            texts(&binds),
+            [
+                "Observation",
+                "final",
+                "amended",
+                "code",
+                "8867-4",
+                "http://loinc.org",
+                "8480-6"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_visible_set_matches_nothing_and_none_matches_all() {
+        let (sql, binds) = search_where(&FhirSearch {
+            records: Some(Vec::new()),
+            ..search()
+        });
+        assert!(sql.ends_with(" AND 1 = 0"), "{sql}");
+        assert_eq!(binds.len(), 1);
+        let (sql, _) = search_where(&search());
+        assert!(!sql.contains("record_id"), "{sql}");
+    }
+}
