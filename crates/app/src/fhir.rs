@@ -651,3 +651,105 @@ fn document_reference(meta: &RecordMeta, version: &meditrustal_store::RecordVers
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use meditrustal_domain::{ConsentGrant, Did, EmergencyGrant};
+    use time::Duration;
+
+    use super::*;
+
+    fn doctor() -> Actor {
+        Actor {
+            user_id: UserId(Uuid::from_u128(1)),
+            role: Role::Doctor,
+            did: Did::from_random([1; 16]),
+        }
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    fn consent(grantee: &Actor, scope: ConsentScope) -> ConsentGrant {
+        ConsentGrant {
+            id: Uuid::new_v4(),
+            patient: UserId(Uuid::from_u128(2)),
+            grantee: grantee.user_id,
+            scope,
+            purposes: [Purpose::Treatment].into(),
+            allow_write: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn records(ids: &[u128]) -> ConsentScope {
+        ConsentScope::Records {
+            records: ids.iter().map(|n| RecordId(Uuid::from_u128(*n))).collect(),
+        }
+    }
+
+    fn visible(consents: Vec<ConsentGrant>, emergencies: Vec<EmergencyGrant>) -> Option<Vec<u128>> {
+        let basis = Basis::Consent(Uuid::nil());
+        visible_records(&doctor(), basis, &Facts(consents, emergencies), now())
+            .map(|ids| ids.iter().map(|id| id.0.as_u128()).collect())
+    }
+
+    #[test]
+    fn record_scoped_consents_restrict_a_search_to_their_records() {
+        let me = doctor();
+        let mut revoked_all = consent(&me, ConsentScope::All);
+        revoked_all.revoked_at = Some(now());
+        let someone_else = Actor {
+            user_id: UserId(Uuid::from_u128(3)),
+            ..doctor()
+        };
+        let notes_only = ConsentScope::Categories {
+            categories: [RecordCategory::ClinicalNote].into(),
+        };
+        assert_eq!(
+            visible(
+                vec![
+                    consent(&me, records(&[10, 11])),
+                    consent(&me, records(&[11, 12])),
+                    consent(&me, notes_only),
+                    revoked_all,
+                    consent(&someone_else, ConsentScope::All),
+                ],
+                vec![]
+            ),
+            Some(vec![10, 11, 12])
+        );
+        let mut expired = consent(&me, records(&[10]));
+        expired.expires_at = Some(now());
+        assert_eq!(visible(vec![expired], vec![]), Some(vec![]));
+    }
+
+    #[test]
+    fn a_consent_to_all_or_to_fhir_resources_or_an_emergency_lifts_the_restriction() {
+        let me = doctor();
+        let fhir = ConsentScope::Categories {
+            categories: [RecordCategory::FhirResource].into(),
+        };
+        for scope in [ConsentScope::All, fhir] {
+            let consents = vec![consent(&me, records(&[10])), consent(&me, scope)];
+            assert_eq!(visible(consents, vec![]), None);
+        }
+        let emergency = EmergencyGrant {
+            id: Uuid::new_v4(),
+            patient: UserId(Uuid::from_u128(2)),
+            doctor: me.user_id,
+            reason: "unconscious on arrival".into(),
+            created_at: now() - Duration::hours(1),
+            expires_at: now() + Duration::hours(1),
+        };
+        assert_eq!(
+            visible(vec![consent(&me, records(&[10]))], vec![emergency]),
+            None
+        );
+        let owner = visible_records(&me, Basis::Owner, &Facts(vec![], vec![]), now());
+        assert_eq!(owner, None);
+    }
+}
