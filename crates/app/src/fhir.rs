@@ -7,7 +7,11 @@
 //! The stored content is the client's resource without `id`, `meta.versionId` and
 //! `meta.lastUpdated`; those are the record's and are filled in on the way out.
 
-use meditrustal_domain::{MediaType, Purpose, RecordCategory, RecordId, Role, UserId};
+use std::collections::BTreeSet;
+
+use meditrustal_domain::{
+    ConsentScope, MediaType, Purpose, RecordCategory, RecordId, Role, UserId,
+};
 use meditrustal_fhir::datetime::instant_text;
 use meditrustal_fhir::search::{SearchValues, Sort, patient_id};
 use meditrustal_fhir::{Invalid, Issue, IssueCode, ResourceType, SearchQuery, validate};
@@ -19,6 +23,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::access::Facts;
 use crate::events::{AuditEvent, Outcome};
 use crate::fhir_nlp::{DerivedId, is_derived};
 use crate::policy::{Action, Actor, Basis, Resource};
@@ -164,11 +169,20 @@ impl App {
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
         let expected = if_match.or(Some(meta.current_version));
-        let updated = self
+        let updated = match self
             .update_record_with(actor, record, upload, expected, |version| {
                 vec![index_write(kind, patient, &resource, version)]
             })
-            .await?;
+            .await
+        {
+            // Another update committed between the check above and this commit: the
+            // store refused the stale version, which is the If-Match precondition failing.
+            Err(AppError::StateConflict(_)) if if_match.is_some() => {
+                let current = self.record_meta_unchecked(record).await?.current_version;
+                return Err(FhirError::VersionMismatch { current });
+            }
+            result => result?,
+        };
         Ok(served(
             kind,
             resource,
@@ -318,7 +332,11 @@ impl App {
                 None,
             )
             .await?;
-        let search = store_search(kind, patient, query);
+        let now = self.clock.now();
+        let search = FhirSearch {
+            records: visible_records(actor, basis, &facts, now),
+            ..store_search(kind, patient, query)
+        };
         let (total, ids) = self
             .store
             .search_fhir(&search)
@@ -333,19 +351,12 @@ impl App {
         .patient(patient, patient_did)
         .purpose(purpose);
         self.commit(vec![], vec![event]).await?;
-        let now = self.clock.now();
         let mut matches = Vec::with_capacity(ids.len());
         for id in ids {
             let meta = self.record_meta_unchecked(id).await?;
-            let visible = match basis {
-                Basis::Consent(_) => facts.0.iter().any(|c| {
-                    c.grantee == actor.user_id
-                        && c.is_active(now)
-                        && c.scope.covers(meta.id, meta.category)
-                }),
-                Basis::Owner | Basis::Emergency(_) | Basis::Role => true,
-            };
-            if !visible || meta.erasure.is_some() {
+            // Erasure removes the index rows in its own commit; a search that read the
+            // index just before still must not serve the record.
+            if meta.erasure.is_some() {
                 continue;
             }
             let version = self.version_of(id, meta.current_version).await?;
@@ -439,7 +450,7 @@ impl App {
         id: RecordId,
     ) -> Result<RecordMeta, FhirError> {
         let search = FhirSearch {
-            id: Some(id),
+            ids: vec![id],
             limit: 1,
             ..store_search_base(kind)
         };
@@ -453,6 +464,37 @@ impl App {
         }
         Ok(self.record_meta_unchecked(id).await?)
     }
+}
+
+/// The records of the patient a search may return, when not all of them: a doctor whose
+/// consents name records sees those records only. A consent that covers FHIR resources as
+/// a whole (all records, or their category), or an active emergency grant (which reads
+/// every record, as listing does), lifts the restriction.
+fn visible_records(
+    actor: &Actor,
+    basis: Basis,
+    facts: &Facts,
+    now: OffsetDateTime,
+) -> Option<Vec<RecordId>> {
+    let Basis::Consent(_) = basis else {
+        return None;
+    };
+    if facts.1.iter().any(|grant| grant.is_active(now)) {
+        return None;
+    }
+    let mut records = BTreeSet::new();
+    let active = facts
+        .0
+        .iter()
+        .filter(|c| c.grantee == actor.user_id && c.is_active(now));
+    for consent in active {
+        match &consent.scope {
+            ConsentScope::Records { records: named } => records.extend(named.iter().copied()),
+            scope if scope.covers_new_records_of(RecordCategory::FhirResource) => return None,
+            ConsentScope::All | ConsentScope::Categories { .. } => {}
+        }
+    }
+    Some(records.into_iter().collect())
 }
 
 pub(crate) fn fhir_upload(
@@ -551,10 +593,11 @@ fn store_search_base(kind: ResourceType) -> FhirSearch {
     FhirSearch {
         resource_type: kind.as_str(),
         patient: None,
-        id: None,
-        status: None,
-        code: None,
-        category: None,
+        ids: Vec::new(),
+        records: None,
+        status: Vec::new(),
+        code: Vec::new(),
+        category: Vec::new(),
         start_from: None,
         start_before: None,
         end_after: None,
@@ -568,22 +611,25 @@ fn store_search_base(kind: ResourceType) -> FhirSearch {
 }
 
 fn store_search(kind: ResourceType, patient: UserId, query: &SearchQuery) -> FhirSearch {
-    let token = |t: &Option<meditrustal_fhir::TokenValue>| {
-        t.as_ref().map(|t| TokenFilter {
-            system: t.system.clone(),
-            code: t.code.clone(),
-        })
+    let tokens = |list: &[meditrustal_fhir::TokenValue]| {
+        list.iter()
+            .map(|t| TokenFilter {
+                system: t.system.clone(),
+                code: t.code.clone(),
+            })
+            .collect()
     };
     FhirSearch {
         patient: Some(patient),
         // An id that is not a UUID matches nothing: the nil UUID names no record.
-        id: query
-            .id
-            .as_ref()
-            .map(|id| RecordId(Uuid::parse_str(id).unwrap_or(Uuid::nil()))),
+        ids: query
+            .ids
+            .iter()
+            .map(|id| RecordId(Uuid::parse_str(id).unwrap_or(Uuid::nil())))
+            .collect(),
         status: query.status.clone(),
-        code: token(&query.code),
-        category: token(&query.category),
+        code: tokens(&query.code),
+        category: tokens(&query.category),
         start_from: query.date.start_from.map(millis),
         start_before: query.date.start_before.map(millis),
         end_after: query.date.end_after.map(millis),
@@ -632,4 +678,106 @@ fn document_reference(meta: &RecordMeta, version: &meditrustal_store::RecordVers
             }
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use meditrustal_domain::{ConsentGrant, Did, EmergencyGrant};
+    use time::Duration;
+
+    use super::*;
+
+    fn doctor() -> Actor {
+        Actor {
+            user_id: UserId(Uuid::from_u128(1)),
+            role: Role::Doctor,
+            did: Did::from_random([1; 16]),
+        }
+    }
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::UNIX_EPOCH + Duration::days(20_000)
+    }
+
+    fn consent(grantee: &Actor, scope: ConsentScope) -> ConsentGrant {
+        ConsentGrant {
+            id: Uuid::new_v4(),
+            patient: UserId(Uuid::from_u128(2)),
+            grantee: grantee.user_id,
+            scope,
+            purposes: [Purpose::Treatment].into(),
+            allow_write: false,
+            created_at: OffsetDateTime::UNIX_EPOCH,
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    fn records(ids: &[u128]) -> ConsentScope {
+        ConsentScope::Records {
+            records: ids.iter().map(|n| RecordId(Uuid::from_u128(*n))).collect(),
+        }
+    }
+
+    fn visible(consents: Vec<ConsentGrant>, emergencies: Vec<EmergencyGrant>) -> Option<Vec<u128>> {
+        let basis = Basis::Consent(Uuid::nil());
+        visible_records(&doctor(), basis, &Facts(consents, emergencies), now())
+            .map(|ids| ids.iter().map(|id| id.0.as_u128()).collect())
+    }
+
+    #[test]
+    fn record_scoped_consents_restrict_a_search_to_their_records() {
+        let me = doctor();
+        let mut revoked_all = consent(&me, ConsentScope::All);
+        revoked_all.revoked_at = Some(now());
+        let someone_else = Actor {
+            user_id: UserId(Uuid::from_u128(3)),
+            ..doctor()
+        };
+        let notes_only = ConsentScope::Categories {
+            categories: [RecordCategory::ClinicalNote].into(),
+        };
+        assert_eq!(
+            visible(
+                vec![
+                    consent(&me, records(&[10, 11])),
+                    consent(&me, records(&[11, 12])),
+                    consent(&me, notes_only),
+                    revoked_all,
+                    consent(&someone_else, ConsentScope::All),
+                ],
+                vec![]
+            ),
+            Some(vec![10, 11, 12])
+        );
+        let mut expired = consent(&me, records(&[10]));
+        expired.expires_at = Some(now());
+        assert_eq!(visible(vec![expired], vec![]), Some(vec![]));
+    }
+
+    #[test]
+    fn a_consent_to_all_or_to_fhir_resources_or_an_emergency_lifts_the_restriction() {
+        let me = doctor();
+        let fhir = ConsentScope::Categories {
+            categories: [RecordCategory::FhirResource].into(),
+        };
+        for scope in [ConsentScope::All, fhir] {
+            let consents = vec![consent(&me, records(&[10])), consent(&me, scope)];
+            assert_eq!(visible(consents, vec![]), None);
+        }
+        let emergency = EmergencyGrant {
+            id: Uuid::new_v4(),
+            patient: UserId(Uuid::from_u128(2)),
+            doctor: me.user_id,
+            reason: "unconscious on arrival".into(),
+            created_at: now() - Duration::hours(1),
+            expires_at: now() + Duration::hours(1),
+        };
+        assert_eq!(
+            visible(vec![consent(&me, records(&[10]))], vec![emergency]),
+            None
+        );
+        let owner = visible_records(&me, Basis::Owner, &Facts(vec![], vec![]), now());
+        assert_eq!(owner, None);
+    }
 }

@@ -176,10 +176,11 @@ impl App {
                         )
                     })
                     .filter(|r| {
-                        query
-                            .status
-                            .as_ref()
-                            .is_none_or(|s| r.resource["status"] == s.as_str())
+                        query.status.is_empty()
+                            || query
+                                .status
+                                .iter()
+                                .any(|s| r.resource["status"] == s.as_str())
                     })
                     .collect()
             }
@@ -215,15 +216,15 @@ impl App {
             _ => Vec::new(),
         };
         resources.retain(|r| {
-            query
-                .id
-                .as_ref()
-                .is_none_or(|id| r.resource["id"] == id.as_str())
-                && query.identifier.as_ref().is_none_or(|t| {
+            let id_matches =
+                query.ids.is_empty() || query.ids.iter().any(|id| r.resource["id"] == id.as_str());
+            let identifier_matches = query.identifier.is_empty()
+                || query.identifier.iter().any(|t| {
                     t.code
                         .as_ref()
                         .is_none_or(|c| r.resource["identifier"][0]["value"] == c.as_str())
-                })
+                });
+            id_matches && identifier_matches
         });
         let total = resources.len() as u64;
         let start = (query.offset as usize).min(resources.len());

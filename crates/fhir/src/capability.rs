@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::definitions::ResourceType;
-use crate::search::search_params;
+use crate::search::{MAX_ALTERNATIVES, search_params};
 use crate::{FHIR_JSON, FHIR_VERSION};
 
 /// How `/fhir/r4` authenticates and authorises (the CapabilityStatement says so).
@@ -12,6 +12,17 @@ pub const SECURITY_DOC: &str = "Bearer tokens of /api/v1/auth/login, or tokens l
 scopes from POST /api/v1/auth/fhir-token (patient/<Type|*>.<read|write|*>, user/<Type|*>.<read|write|*>; \
 patient/ scopes cover a patient's own data). Scopes only narrow: every read and write is still decided by \
 the platform's consent policy and recorded on its ledger; a doctor needs the patient's consent.";
+
+/// A `searchParam` entry; token parameters say how they take alternatives.
+fn search_param(name: &str, kind: &str) -> Value {
+    let mut param = json!({ "name": name, "type": kind });
+    if kind == "token" {
+        param["documentation"] = json!(format!(
+            "Comma-separated values match any of them (at most {MAX_ALTERNATIVES}); \\, is a comma inside a value."
+        ));
+    }
+    param
+}
 
 /// `date` is when this statement's content last changed (the caller passes it).
 pub fn capability_statement(base: &str, software_version: &str, date: &str) -> Value {
@@ -25,14 +36,11 @@ pub fn capability_statement(base: &str, software_version: &str, date: &str) -> V
             } else if kind.elements().is_some() {
                 interactions.extend(["create", "update"]);
             }
-            let mut params = vec![
-                json!({"name": "_id", "type": "token"}),
-                json!({"name": "_lastUpdated", "type": "date"}),
-            ];
+            let mut params = vec![search_param("_id", "token"), search_param("_lastUpdated", "date")];
             params.extend(
                 search_params(*kind)
                     .iter()
-                    .map(|(name, kind)| json!({ "name": name, "type": kind })),
+                    .map(|(name, kind)| search_param(name, kind)),
             );
             let mut resource = json!({
                 "type": kind.as_str(),
@@ -108,5 +116,17 @@ mod tests {
             assert!(names.contains(&expected), "{expected}");
         }
         assert_eq!(statement["fhirVersion"], "4.0.1");
+        let code = &observation["searchParam"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "code")
+            .unwrap();
+        assert!(
+            code["documentation"]
+                .as_str()
+                .unwrap()
+                .starts_with("Comma-separated values match any of them")
+        );
     }
 }

@@ -14,8 +14,12 @@ use crate::validate::{Invalid, id_ok};
 pub const DEFAULT_COUNT: u32 = 20;
 pub const MAX_COUNT: u32 = 200;
 
+/// Most comma-separated alternatives one parameter may carry; each is a condition of the
+/// search SQL, so the bound keeps a query's size and cost small.
+pub const MAX_ALTERNATIVES: usize = 20;
+
 /// A token search value: `code`, `system|code`, `system|` or `|code` (no system, stored as
-/// the empty system).
+/// the empty system). `\|`, `\,`, `\$` and `\\` stand for the character itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenValue {
     pub system: Option<String>,
@@ -24,15 +28,17 @@ pub struct TokenValue {
 
 impl TokenValue {
     pub fn parse(text: &str) -> Option<TokenValue> {
-        let value = match text.split_once('|') {
-            Some((system, code)) => TokenValue {
-                system: Some(system.to_owned()),
-                code: (!code.is_empty()).then(|| code.to_owned()),
-            },
-            None => TokenValue {
+        let parts = split_unescaped(text, '|');
+        let value = match parts.as_slice() {
+            [code] => TokenValue {
                 system: None,
-                code: Some(text.to_owned()),
+                code: Some(unescape(code)),
             },
+            [system, code] => TokenValue {
+                system: Some(unescape(system)),
+                code: (!code.is_empty()).then(|| unescape(code)),
+            },
+            _ => return None,
         };
         (value.code.is_some() || value.system.as_deref().is_some_and(|s| !s.is_empty()))
             .then_some(value)
@@ -103,15 +109,16 @@ impl Sort {
     }
 }
 
-/// A parsed search of one resource type.
+/// A parsed search of one resource type. A list holds a parameter's comma-separated
+/// alternatives, any of which may match; an empty list does not constrain.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchQuery {
-    pub id: Option<String>,
+    pub ids: Vec<String>,
     /// The patient's id (`patient=` or `subject=`, with or without `Patient/`).
     pub patient: Option<String>,
-    pub code: Option<TokenValue>,
-    pub category: Option<TokenValue>,
-    pub status: Option<String>,
+    pub code: Vec<TokenValue>,
+    pub category: Vec<TokenValue>,
+    pub status: Vec<String>,
     pub date: DateBounds,
     pub last_updated: InstantBounds,
     pub count: u32,
@@ -120,7 +127,7 @@ pub struct SearchQuery {
     /// `_include=<Type>:patient` (or `:subject`): add the patient to the Bundle.
     pub include_patient: bool,
     /// `identifier=system|value` (Patient, Practitioner).
-    pub identifier: Option<TokenValue>,
+    pub identifier: Vec<TokenValue>,
 }
 
 /// The search parameters a type supports besides `_id`, `_lastUpdated` and the result
@@ -167,10 +174,15 @@ impl SearchQuery {
             match name.as_str() {
                 "_format" | "_pretty" | "_summary" if !value.is_empty() => {}
                 "_id" => {
-                    if !id_ok(value) {
-                        return Err(bad(IssueCode::Value, "_id must be a FHIR id", name));
-                    }
-                    query.id = Some(value.clone());
+                    query.ids = alternatives(value, name)?
+                        .into_iter()
+                        .map(|id| {
+                            let id = unescape(id);
+                            id_ok(&id)
+                                .then_some(id)
+                                .ok_or_else(|| bad(IssueCode::Value, "_id must be a FHIR id", name))
+                        })
+                        .collect::<Result<_, _>>()?;
                 }
                 "_count" => {
                     query.count = value
@@ -233,14 +245,14 @@ impl SearchQuery {
                     }
                     query.patient = Some(id.to_owned());
                 }
-                "code" | "type" if known(name) => query.code = Some(token(value, name)?),
-                "category" if known(name) => query.category = Some(token(value, name)?),
-                "identifier" if known(name) => query.identifier = Some(token(value, name)?),
+                "code" | "type" if known(name) => query.code = tokens(value, name)?,
+                "category" if known(name) => query.category = tokens(value, name)?,
+                "identifier" if known(name) => query.identifier = tokens(value, name)?,
                 "status" if known(name) => {
-                    if value.is_empty() || value.contains(',') {
-                        return Err(bad(IssueCode::NotSupported, "status takes one code", name));
-                    }
-                    query.status = Some(value.clone());
+                    query.status = alternatives(value, name)?
+                        .into_iter()
+                        .map(unescape)
+                        .collect();
                 }
                 "date" if known(name) => {
                     let (prefix, range) = date_value(value, name)?;
@@ -262,21 +274,77 @@ impl SearchQuery {
     }
 }
 
-fn token(value: &str, name: &str) -> Result<TokenValue, Invalid> {
-    if value.contains(',') {
+/// A value's comma-separated alternatives (FHIR's OR), escapes kept: at least one, at most
+/// [`MAX_ALTERNATIVES`], none empty.
+fn alternatives<'a>(value: &'a str, name: &str) -> Result<Vec<&'a str>, Invalid> {
+    let parts = split_unescaped(value, ',');
+    if parts.len() > MAX_ALTERNATIVES {
         return Err(bad(
-            IssueCode::NotSupported,
-            "one token per parameter (comma-separated alternatives are not supported)",
+            IssueCode::TooCostly,
+            format!("{name} takes at most {MAX_ALTERNATIVES} comma-separated values"),
             name,
         ));
     }
-    TokenValue::parse(value).ok_or_else(|| {
-        bad(
+    if parts.iter().any(|part| part.is_empty()) {
+        return Err(bad(
             IssueCode::Value,
-            "expected code, system|code or system|",
+            format!("{name} has an empty value"),
             name,
-        )
-    })
+        ));
+    }
+    Ok(parts)
+}
+
+fn tokens(value: &str, name: &str) -> Result<Vec<TokenValue>, Invalid> {
+    alternatives(value, name)?
+        .into_iter()
+        .map(|text| {
+            TokenValue::parse(text).ok_or_else(|| {
+                bad(
+                    IssueCode::Value,
+                    "expected code, system|code or system| (comma-separated for any of them)",
+                    name,
+                )
+            })
+        })
+        .collect()
+}
+
+/// Splits at each `separator` not escaped by a backslash; escapes stay in the parts.
+fn split_unescaped(text: &str, separator: char) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut escaped = false;
+    for (at, c) in text.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            _ if c == separator => {
+                parts.push(&text[start..at]);
+                start = at + c.len_utf8();
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// FHIR's search escapes: `\,`, `\|`, `\$` and `\\` are the character itself; any other
+/// backslash is kept.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, chars.peek()) {
+            ('\\', Some(&next @ (',' | '|' | '$' | '\\'))) => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -506,12 +574,13 @@ mod tests {
         assert_eq!(query.patient.as_deref(), Some("p-1"));
         assert_eq!(
             query.code,
-            Some(TokenValue {
+            [TokenValue {
                 system: Some("http://loinc.org".into()),
                 code: Some("8867-4".into())
-            })
+            }]
         );
-        assert_eq!(query.category.unwrap().system, None);
+        assert_eq!(query.category[0].system, None);
+        assert_eq!(query.status, ["final"]);
         assert_eq!(
             instant_text(query.date.end_after.unwrap()),
             "2024-01-01T00:00:00Z"
@@ -535,7 +604,12 @@ mod tests {
             ("_count", "100000"),
             ("_sort", "code"),
             ("bogus", "1"),
-            ("code", "a,b"),
+            ("code", "a,,b"),
+            ("code", "a,"),
+            ("code", "a|b|c"),
+            ("status", ""),
+            ("status", "final,"),
+            ("_id", "ok,not an id"),
             ("_include", "Observation:performer"),
             ("subject", "Patient/a b"),
         ] {
@@ -551,6 +625,80 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    fn token(system: Option<&str>, code: Option<&str>) -> TokenValue {
+        TokenValue {
+            system: system.map(str::to_owned),
+            code: code.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn commas_separate_alternatives_any_of_which_matches() {
+        let query = SearchQuery::parse(
+            ResourceType::Observation,
+            &pairs(&[
+                ("code", "http://loinc.org|8867-4,http://loinc.org|8480-6"),
+                ("category", "vital-signs,|laboratory,http://x.org|"),
+                ("status", "final,amended"),
+                ("_id", "a-1,b-2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            query.code,
+            [
+                token(Some("http://loinc.org"), Some("8867-4")),
+                token(Some("http://loinc.org"), Some("8480-6")),
+            ]
+        );
+        assert_eq!(
+            query.category,
+            [
+                token(None, Some("vital-signs")),
+                token(Some(""), Some("laboratory")),
+                token(Some("http://x.org"), None),
+            ]
+        );
+        assert_eq!(query.status, ["final", "amended"]);
+        assert_eq!(query.ids, ["a-1", "b-2"]);
+    }
+
+    #[test]
+    fn an_escaped_comma_or_bar_is_part_of_the_value() {
+        let query = SearchQuery::parse(
+            ResourceType::Observation,
+            &pairs(&[
+                ("code", r"urn:x\|y|a\,b,c\\"),
+                ("status", r"final\,amended"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            query.code,
+            [
+                token(Some(r"urn:x|y"), Some("a,b")),
+                token(None, Some(r"c\"))
+            ]
+        );
+        assert_eq!(query.status, ["final,amended"]);
+    }
+
+    #[test]
+    fn more_than_the_most_alternatives_are_refused_naming_the_parameter() {
+        let most = vec!["final"; MAX_ALTERNATIVES].join(",");
+        let query =
+            SearchQuery::parse(ResourceType::Observation, &pairs(&[("status", &most)])).unwrap();
+        assert_eq!(query.status.len(), MAX_ALTERNATIVES);
+        for name in ["code", "category", "status", "_id"] {
+            let too_many = vec!["x"; MAX_ALTERNATIVES + 1].join(",");
+            let err = SearchQuery::parse(ResourceType::Observation, &pairs(&[(name, &too_many)]))
+                .unwrap_err();
+            assert_eq!(err.issues[0].code, IssueCode::TooCostly, "{name}");
+            assert_eq!(err.issues[0].expression.as_deref(), Some(name));
+            assert!(err.issues[0].diagnostics.starts_with(name), "{name}");
+        }
     }
 
     #[test]

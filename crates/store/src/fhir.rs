@@ -46,15 +46,19 @@ pub enum FhirOrder {
     DateDesc,
 }
 
-/// A search of one resource type; every bound present must hold (times in Unix ms).
+/// A search of one resource type; every bound present must hold (times in Unix ms). A
+/// list of alternatives matches when any of them does; an empty list does not constrain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirSearch {
     pub resource_type: &'static str,
     pub patient: Option<UserId>,
-    pub id: Option<RecordId>,
-    pub status: Option<String>,
-    pub code: Option<TokenFilter>,
-    pub category: Option<TokenFilter>,
+    pub ids: Vec<RecordId>,
+    /// Only these records: those the searcher may see (`None`: every record; empty:
+    /// none), so that the total and the pages count visible resources only.
+    pub records: Option<Vec<RecordId>>,
+    pub status: Vec<String>,
+    pub code: Vec<TokenFilter>,
+    pub category: Vec<TokenFilter>,
     pub start_from: Option<i64>,
     pub start_before: Option<i64>,
     pub end_after: Option<i64>,
@@ -79,29 +83,62 @@ pub(crate) enum SearchBind {
     Millis(i64),
 }
 
+/// The text of a `WHERE` clause and its parameters, in order.
+struct Clause {
+    sql: String,
+    binds: Vec<SearchBind>,
+}
+
+impl Clause {
+    /// Binds a value; answers its placeholder.
+    fn param(&mut self, bind: SearchBind) -> String {
+        self.binds.push(bind);
+        format!("${}", self.binds.len())
+    }
+
+    /// Appends a fragment whose `?` is the placeholder of `bind`.
+    fn add(&mut self, fragment: &str, bind: SearchBind) {
+        let placeholder = self.param(bind);
+        self.sql.push_str(&fragment.replace('?', &placeholder));
+    }
+
+    /// ` AND column IN (…)` over bound values; an empty list matches nothing.
+    fn any_of(&mut self, column: &str, values: impl IntoIterator<Item = SearchBind>) {
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.param(v)).collect();
+        if placeholders.is_empty() {
+            self.sql.push_str(" AND 1 = 0");
+        } else {
+            self.sql
+                .push_str(&format!(" AND {column} IN ({})", placeholders.join(", ")));
+        }
+    }
+}
+
 /// The `WHERE` clause of a search and its parameters, in order: only the conditions the
 /// search has, so each backend's planner sees plain indexable predicates (SQLite cannot
 /// simplify `$n IS NULL OR …` on a bound parameter and would scan every resource). The
 /// text comes from fixed fragments only; every value is a parameter.
 pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
-    let mut sql = String::from("FROM fhir_resources r WHERE r.resource_type = $1");
-    let mut binds = vec![SearchBind::Text(s.resource_type.to_owned())];
-    // A fragment's `?` becomes the number of the parameter it binds.
-    let mut add = |fragment: &str, bind: Option<SearchBind>| match bind {
-        Some(bind) => {
-            binds.push(bind);
-            sql.push_str(&fragment.replace('?', &format!("${}", binds.len())));
-        }
-        None => sql.push_str(fragment),
+    let mut clause = Clause {
+        sql: String::from("FROM fhir_resources r WHERE r.resource_type = $1"),
+        binds: vec![SearchBind::Text(s.resource_type.to_owned())],
     };
     if let Some(patient) = s.patient {
-        add(" AND r.patient_id = ?", Some(SearchBind::Id(patient.0)));
+        clause.add(" AND r.patient_id = ?", SearchBind::Id(patient.0));
     }
-    if let Some(id) = s.id {
-        add(" AND r.record_id = ?", Some(SearchBind::Id(id.0)));
+    if !s.ids.is_empty() {
+        clause.any_of("r.record_id", s.ids.iter().map(|id| SearchBind::Id(id.0)));
     }
-    if let Some(status) = &s.status {
-        add(" AND r.status = ?", Some(SearchBind::Text(status.clone())));
+    if let Some(records) = &s.records {
+        clause.any_of("r.record_id", records.iter().map(|r| SearchBind::Id(r.0)));
+    }
+    if !s.status.is_empty() {
+        clause.any_of(
+            "r.status",
+            s.status
+                .iter()
+                .map(|status| SearchBind::Text(status.clone())),
+        );
     }
     for (bound, fragment) in [
         (s.start_from, " AND r.date_start >= ?"),
@@ -112,24 +149,41 @@ pub(crate) fn search_where(s: &FhirSearch) -> (String, Vec<SearchBind>) {
         (s.updated_before, " AND r.last_updated < ?"),
     ] {
         if let Some(value) = bound {
-            add(fragment, Some(SearchBind::Millis(value)));
+            clause.add(fragment, SearchBind::Millis(value));
         }
     }
-    for (param, token) in [("code", &s.code), ("category", &s.category)] {
-        let Some(token) = token else { continue };
-        add(
+    for (param, tokens) in [("code", &s.code), ("category", &s.category)] {
+        if tokens.is_empty() {
+            continue;
+        }
+        clause.add(
             " AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id AND t.param = ?",
-            Some(SearchBind::Text(param.to_owned())),
+            SearchBind::Text(param.to_owned()),
         );
-        if let Some(code) = &token.code {
-            add(" AND t.code = ?", Some(SearchBind::Text(code.clone())));
-        }
-        if let Some(system) = &token.system {
-            add(" AND t.system = ?", Some(SearchBind::Text(system.clone())));
-        }
-        add(")", None);
+        let alternatives: Vec<String> = tokens
+            .iter()
+            .map(|token| {
+                let mut parts = Vec::new();
+                if let Some(code) = &token.code {
+                    let code = clause.param(SearchBind::Text(code.clone()));
+                    parts.push(format!("t.code = {code}"));
+                }
+                if let Some(system) = &token.system {
+                    let system = clause.param(SearchBind::Text(system.clone()));
+                    parts.push(format!("t.system = {system}"));
+                }
+                if parts.is_empty() {
+                    "1 = 1".to_owned()
+                } else {
+                    format!("({})", parts.join(" AND "))
+                }
+            })
+            .collect();
+        clause
+            .sql
+            .push_str(&format!(" AND ({}))", alternatives.join(" OR ")));
     }
-    (sql, binds)
+    (clause.sql, clause.binds)
 }
 
 pub(crate) fn order_by(order: FhirOrder) -> &'static str {
@@ -239,3 +293,88 @@ macro_rules! fhir_store {
     };
 }
 pub(crate) use fhir_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> FhirSearch {
+        FhirSearch {
+            resource_type: "Observation",
+            patient: None,
+            ids: Vec::new(),
+            records: None,
+            status: Vec::new(),
+            code: Vec::new(),
+            category: Vec::new(),
+            start_from: None,
+            start_before: None,
+            end_after: None,
+            end_until: None,
+            updated_from: None,
+            updated_before: None,
+            order: FhirOrder::LastUpdated,
+            limit: 20,
+            offset: 0,
+        }
+    }
+
+    fn texts(binds: &[SearchBind]) -> Vec<String> {
+        binds
+            .iter()
+            .map(|bind| match bind {
+                SearchBind::Text(text) => text.clone(),
+                SearchBind::Id(id) => id.to_string(),
+                SearchBind::Millis(ms) => ms.to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn alternatives_are_or_conditions_over_bound_values() {
+        let (sql, binds) = search_where(&FhirSearch {
+            status: vec!["final".into(), "amended".into()],
+            code: vec![
+                TokenFilter {
+                    system: Some("http://loinc.org".into()),
+                    code: Some("8867-4".into()),
+                },
+                TokenFilter {
+                    system: None,
+                    code: Some("8480-6".into()),
+                },
+            ],
+            ..search()
+        });
+        assert_eq!(
+            sql,
+            "FROM fhir_resources r WHERE r.resource_type = $1 AND r.status IN ($2, $3) \
+             AND EXISTS (SELECT 1 FROM fhir_tokens t WHERE t.record_id = r.record_id \
+             AND t.param = $4 AND ((t.code = $5 AND t.system = $6) OR (t.code = $7)))"
+        );
+        assert_eq!(
+            texts(&binds),
+            [
+                "Observation",
+                "final",
+                "amended",
+                "code",
+                "8867-4",
+                "http://loinc.org",
+                "8480-6"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_empty_visible_set_matches_nothing_and_none_matches_all() {
+        let (sql, binds) = search_where(&FhirSearch {
+            records: Some(Vec::new()),
+            ..search()
+        });
+        assert!(sql.ends_with(" AND 1 = 0"), "{sql}");
+        assert_eq!(binds.len(), 1);
+        let (sql, _) = search_where(&search());
+        assert!(!sql.contains("record_id"), "{sql}");
+    }
+}

@@ -11,7 +11,9 @@ on_both_backends!(
     metadata_and_errors_are_fhir,
     example_resources_round_trip_with_versions,
     search_filters_pages_and_includes,
+    comma_separated_token_values_match_any_of_them,
     a_doctor_needs_consent_and_is_audited,
+    a_record_scoped_consent_bounds_search_totals_and_pages,
     invalid_resources_are_refused_and_nothing_is_stored,
     consents_are_one_thing_in_both_apis,
     accounts_and_audit_events_as_fhir,
@@ -417,6 +419,85 @@ async fn search_filters_pages_and_includes(backend: TestBackend) {
     assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
 }
 
+/// The search's matches (by date), checking that `total` counts exactly them.
+async fn matching(app: &TestApp, token: &str, path: String) -> Vec<String> {
+    let (status, bundle) = get(app, &path, token).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {bundle}");
+    let ids = ids_of(&bundle);
+    assert_eq!(bundle["total"], ids.len(), "{path}");
+    ids
+}
+
+async fn comma_separated_token_values_match_any_of_them(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let mut ids = Vec::new();
+    for (code, date, status) in [
+        ("2345-7", "2024-01-10", "final"),
+        ("718-7", "2024-01-11", "amended"),
+        ("4548-4", "2024-01-12", "preliminary"),
+        ("2345-7", "2024-01-13", "preliminary"),
+    ] {
+        let created = create(
+            &app,
+            &patient,
+            &observation(&patient_id, code, date, status),
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let search = |query: &str| format!("/Observation?_sort=date&{query}");
+    let found = |query: &str| matching(&app, &patient, search(query));
+    assert_eq!(
+        found("code=http://loinc.org|718-7,http://loinc.org|4548-4").await,
+        ["2024-01-11", "2024-01-12"]
+    );
+    assert_eq!(
+        found("code=http://snomed.info/sct|718-7,4548-4").await,
+        ["2024-01-12"]
+    );
+    assert_eq!(
+        found("status=final,amended").await,
+        ["2024-01-10", "2024-01-11"]
+    );
+    assert_eq!(
+        found("category=vital-signs,laboratory&status=preliminary").await,
+        ["2024-01-12", "2024-01-13"]
+    );
+    assert_eq!(
+        found(&format!("_id={},{}", ids[0], ids[3])).await,
+        ["2024-01-10", "2024-01-13"]
+    );
+    // An escaped comma is part of the one value, which no resource has.
+    assert!(found(r"code=2345-7\,718-7").await.is_empty());
+
+    // Paging keeps the alternatives in the next link.
+    let (_, first) = get(&app, &search("code=2345-7,718-7&_count=2"), &patient).await;
+    assert_eq!(first["total"], 3);
+    assert_eq!(ids_of(&first), ["2024-01-10", "2024-01-11"]);
+    let next = next_link(&first).expect("a next page");
+    let second: Value = app
+        .client
+        .get(next)
+        .bearer_auth(&patient)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&second), ["2024-01-13"]);
+
+    let too_many = vec!["final"; 21].join(",");
+    let (status, body) = get(&app, &search(&format!("status={too_many}")), &patient).await;
+    assert_outcome(status, StatusCode::BAD_REQUEST, &body, "too-costly");
+    assert_eq!(body["issue"][0]["expression"], json!(["status"]));
+    let (status, body) = get(&app, &search("code=2345-7,"), &patient).await;
+    assert_outcome(status, StatusCode::BAD_REQUEST, &body, "value");
+}
+
 async fn a_doctor_needs_consent_and_is_audited(backend: TestBackend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -477,6 +558,76 @@ async fn a_doctor_needs_consent_and_is_audited(backend: TestBackend) {
     )
     .await;
     assert_outcome(status, StatusCode::FORBIDDEN, &body, "forbidden");
+}
+
+/// The `next` link of a searchset, if any.
+fn next_link(bundle: &Value) -> Option<String> {
+    bundle["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_owned())
+}
+
+async fn a_record_scoped_consent_bounds_search_totals_and_pages(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let (_, doctor) = app.user("dr.wang", "doctor").await;
+    let mut ids = Vec::new();
+    for date in [
+        "2024-01-10",
+        "2024-01-11",
+        "2024-01-12",
+        "2024-01-13",
+        "2024-01-14",
+    ] {
+        let created = create(
+            &app,
+            &patient,
+            &observation(&patient_id, "2345-7", date, "final"),
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    // The consent names the second and the fourth, so that hidden resources sit before,
+    // between and after the visible ones in every order.
+    let grant = json!({"grantee": "dr.wang", "purposes": ["treatment"],
+        "scope": {"kind": "records", "records": [ids[1], ids[3]]}});
+    let response = app.post("/api/v1/consents", &grant, Some(&patient)).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let search = format!("/Observation?patient={patient_id}&_sort=date");
+    let (status, all) = get(&app, &search, &doctor).await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["total"], 2);
+    assert_eq!(ids_of(&all), ["2024-01-11", "2024-01-13"]);
+    assert_eq!(next_link(&all), None);
+
+    let (status, first) = get(&app, &format!("{search}&_count=1"), &doctor).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["total"], 2);
+    assert_eq!(ids_of(&first), ["2024-01-11"]);
+    let next = next_link(&first).expect("a next page");
+    let second: Value = app
+        .client
+        .get(next)
+        .bearer_auth(&doctor)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["total"], 2);
+    assert_eq!(ids_of(&second), ["2024-01-13"]);
+    assert_eq!(next_link(&second), None);
+
+    // The patient still sees all five.
+    let (_, own) = get(&app, "/Observation", &patient).await;
+    assert_eq!(own["total"], 5);
 }
 
 async fn invalid_resources_are_refused_and_nothing_is_stored(backend: TestBackend) {
