@@ -334,7 +334,7 @@ impl App {
             .await?;
         let now = self.clock.now();
         let search = FhirSearch {
-            records: visible_records(actor, basis, &facts, now),
+            records: visible_records(actor, basis, &facts, purpose, now),
             ..store_search(kind, patient, query)
         };
         let (total, ids) = self
@@ -467,13 +467,16 @@ impl App {
 }
 
 /// The records of the patient a search may return, when not all of them: a doctor whose
-/// consents name records sees those records only. A consent that covers FHIR resources as
-/// a whole (all records, or their category), or an active emergency grant (which reads
-/// every record, as listing does), lifts the restriction.
+/// consents name records sees those records only, and only consents for the search's
+/// purpose count (a search returns content, so each match must be one the doctor could
+/// read). A consent for the purpose that covers FHIR resources as a whole (all records, or
+/// their category), or an active emergency grant (which reads every record, as listing
+/// does), lifts the restriction.
 fn visible_records(
     actor: &Actor,
     basis: Basis,
     facts: &Facts,
+    purpose: Option<Purpose>,
     now: OffsetDateTime,
 ) -> Option<Vec<RecordId>> {
     let Basis::Consent(_) = basis else {
@@ -486,7 +489,8 @@ fn visible_records(
     let active = facts
         .0
         .iter()
-        .filter(|c| c.grantee == actor.user_id && c.is_active(now));
+        .filter(|c| c.grantee == actor.user_id && c.is_active(now))
+        .filter(|c| purpose.is_some_and(|p| c.purposes.contains(&p)));
     for consent in active {
         match &consent.scope {
             ConsentScope::Records { records: named } => records.extend(named.iter().copied()),
@@ -721,8 +725,15 @@ mod tests {
 
     fn visible(consents: Vec<ConsentGrant>, emergencies: Vec<EmergencyGrant>) -> Option<Vec<u128>> {
         let basis = Basis::Consent(Uuid::nil());
-        visible_records(&doctor(), basis, &Facts(consents, emergencies), now())
-            .map(|ids| ids.iter().map(|id| id.0.as_u128()).collect())
+        let purpose = Some(Purpose::Treatment);
+        visible_records(
+            &doctor(),
+            basis,
+            &Facts(consents, emergencies),
+            purpose,
+            now(),
+        )
+        .map(|ids| ids.iter().map(|id| id.0.as_u128()).collect())
     }
 
     #[test]
@@ -756,6 +767,17 @@ mod tests {
     }
 
     #[test]
+    fn only_consents_for_the_search_s_purpose_show_records() {
+        let me = doctor();
+        let mut research_all = consent(&me, ConsentScope::All);
+        research_all.purposes = [Purpose::Research].into();
+        let mut research_named = consent(&me, records(&[20]));
+        research_named.purposes = [Purpose::Research].into();
+        let consents = vec![research_all, research_named, consent(&me, records(&[10]))];
+        assert_eq!(visible(consents, vec![]), Some(vec![10]));
+    }
+
+    #[test]
     fn a_consent_to_all_or_to_fhir_resources_or_an_emergency_lifts_the_restriction() {
         let me = doctor();
         let fhir = ConsentScope::Categories {
@@ -777,7 +799,7 @@ mod tests {
             visible(vec![consent(&me, records(&[10]))], vec![emergency]),
             None
         );
-        let owner = visible_records(&me, Basis::Owner, &Facts(vec![], vec![]), now());
+        let owner = visible_records(&me, Basis::Owner, &Facts(vec![], vec![]), None, now());
         assert_eq!(owner, None);
     }
 }
