@@ -174,6 +174,8 @@ pub struct Vault {
     /// Root of a local-filesystem store, whose writes must be fsynced by us:
     /// `object_store`'s local backend renames into place without syncing.
     fsync_root: Option<PathBuf>,
+    /// Directories whose own entry in their parent is known to be durable.
+    durable_dirs: Arc<DurableDirs>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -194,6 +196,7 @@ impl Vault {
             reload: None,
             rng,
             fsync_root: None,
+            durable_dirs: Arc::default(),
         }
     }
 
@@ -457,7 +460,8 @@ impl Vault {
             return Ok(());
         };
         let path = root.join(key.as_str());
-        let flush = move || fsync_file_and_parents(&path, &root);
+        let durable_dirs = Arc::clone(&self.durable_dirs);
+        let flush = move || fsync_file_and_parents(&path, &root, &durable_dirs);
         let result = match tokio::runtime::Handle::try_current() {
             Ok(handle) => handle
                 .spawn_blocking(flush)
@@ -498,15 +502,50 @@ impl Vault {
     }
 }
 
-fn fsync_file_and_parents(file: &std::path::Path, root: &std::path::Path) -> std::io::Result<()> {
+/// Directories of a local store whose entry in their parent has been fsynced since this
+/// process started. A new object only adds an entry to its own directory; the directories
+/// above it change only when one of theirs was created, which this remembers having made
+/// durable, so steady-state writes pay two fsyncs (file and directory) instead of five.
+#[derive(Debug, Default)]
+struct DurableDirs(std::sync::Mutex<std::collections::HashSet<PathBuf>>);
+
+impl DurableDirs {
+    fn contains(&self, dir: &std::path::Path) -> bool {
+        self.0.lock().is_ok_and(|dirs| dirs.contains(dir))
+    }
+
+    fn insert(&self, dir: &std::path::Path) {
+        if let Ok(mut dirs) = self.0.lock() {
+            dirs.insert(dir.to_path_buf());
+        }
+    }
+}
+
+/// Fsyncs the file, then each directory upwards that may hold a new entry: its own
+/// directory always, a directory's parent only while the directory is not yet known to be
+/// durable there. Directories are remembered only after their parent's fsync succeeded, so
+/// a concurrent writer that does not find one remembered fsyncs the parent itself.
+fn fsync_file_and_parents(
+    file: &std::path::Path,
+    root: &std::path::Path,
+    durable_dirs: &DurableDirs,
+) -> std::io::Result<()> {
     std::fs::File::open(file)?.sync_all()?;
+    let mut changed = Vec::new();
     let mut dir = file.parent();
     while let Some(d) = dir {
-        std::fs::File::open(d)?.sync_all()?;
-        if d == root {
+        changed.push(d);
+        if d == root || durable_dirs.contains(d) {
             break;
         }
         dir = d.parent();
+    }
+    for d in &changed {
+        std::fs::File::open(d)?.sync_all()?;
+    }
+    // Every directory but the topmost had its parent fsynced above.
+    for d in changed.iter().rev().skip(1) {
+        durable_dirs.insert(d);
     }
     Ok(())
 }
@@ -596,6 +635,45 @@ mod tests {
         let rng = Arc::new(CountingRandom::default());
         let keys = KeyRing::new(Kek::generate(rng.as_ref()).unwrap());
         Vault::new(Arc::new(InMemory::new()), keys, rng)
+    }
+
+    #[test]
+    fn directories_are_remembered_once_their_parent_is_synced() {
+        let root = tempfile::tempdir().unwrap();
+        let object = |name: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, b"x").unwrap();
+            path
+        };
+        let dirs = DurableDirs::default();
+        let remembered = |dirs: &DurableDirs| {
+            let mut names: Vec<String> = dirs
+                .0
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| d.strip_prefix(root.path()).unwrap().display().to_string())
+                .collect();
+            names.sort();
+            names
+        };
+
+        fsync_file_and_parents(&object("records/ab/cd/1"), root.path(), &dirs).unwrap();
+        assert_eq!(
+            remembered(&dirs),
+            ["records", "records/ab", "records/ab/cd"]
+        );
+        // A sibling directory: only it and `ab` (its new entry) need a sync.
+        fsync_file_and_parents(&object("records/ab/ce/2"), root.path(), &dirs).unwrap();
+        assert_eq!(
+            remembered(&dirs),
+            ["records", "records/ab", "records/ab/cd", "records/ab/ce"]
+        );
+        // A failed sync remembers nothing.
+        let missing = root.path().join("records/zz/yy/3");
+        assert!(fsync_file_and_parents(&missing, root.path(), &dirs).is_err());
+        assert_eq!(remembered(&dirs).len(), 4);
     }
 
     const BINDING: RecordBinding<'static> = RecordBinding {
