@@ -27,10 +27,16 @@ impl App {
         Ok(Facts(consents, emergencies))
     }
 
+    /// The DID of a patient's account; not found for any other account.
     pub(crate) async fn patient_did(&self, patient: UserId) -> Result<Did, AppError> {
-        let user = self.store.user_by_id(patient).await?;
-        match user {
-            Some(user) if user.role == Role::Patient => Ok(user.did),
+        if let Some(did) = self.patient_dids.get(patient) {
+            return Ok(did);
+        }
+        match self.store.user_by_id(patient).await? {
+            Some(user) if user.role == Role::Patient => {
+                self.patient_dids.remember(patient, &user.did);
+                Ok(user.did)
+            }
             _ => Err(AppError::NotFound { what: "patient" }),
         }
     }

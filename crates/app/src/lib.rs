@@ -27,6 +27,7 @@ mod keys;
 mod models;
 mod nlp;
 mod passwords;
+mod patient_dids;
 pub mod policy;
 mod progress;
 mod random;
@@ -128,6 +129,7 @@ pub struct App {
     chain: Option<Arc<chain::ChainLink>>,
     /// Where alerts raised and texts analysed are reported (metrics), once installed.
     activity: Arc<activity::Activity>,
+    patient_dids: Arc<patient_dids::PatientDids>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -161,6 +163,7 @@ impl App {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             chain: None,
             activity: Arc::default(),
+            patient_dids: Arc::default(),
         }
     }
 
