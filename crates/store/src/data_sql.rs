@@ -430,11 +430,15 @@ macro_rules! data_store {
         }
 
         /// Runs until the store is dropped: takes every change queued while the previous
-        /// batch was committing and commits them together (group commit).
+        /// batch was committing and commits them together (group commit). Keeps the tree's
+        /// frontier (the perfect nodes covering it) between batches: a stored node never
+        /// changes, so only nodes a batch did not see yet are read, even when another
+        /// replica appended in between.
         async fn write_batches(
             pool: sqlx::Pool<<$store as $crate::sql_backend::SqlBackend>::Db>,
             mut jobs: tokio::sync::mpsc::Receiver<$crate::group_commit::Job>,
         ) {
+            let mut frontier = std::collections::HashMap::new();
             while let Some(first) = jobs.recv().await {
                 let mut batch = vec![first];
                 while batch.len() < $crate::group_commit::MAX_BATCH {
@@ -444,32 +448,40 @@ macro_rules! data_store {
                     }
                 }
                 let outcomes = match pool.acquire().await {
-                    Ok(mut conn) => commit_batch(&mut *conn, &mut batch).await,
+                    Ok(mut conn) => commit_batch(&mut *conn, &mut batch, &mut frontier).await,
                     Err(err) => Err($crate::StoreError::from(err)),
                 };
                 $crate::group_commit::answer(batch, outcomes);
             }
         }
 
-        /// One transaction for the whole batch; each change in a savepoint, so a stale change
-        /// fails alone. Returns each change's first leaf (or error) and the batch's head.
+        /// One transaction for the whole batch; each change with writes in a savepoint, so
+        /// a stale change fails alone. Returns each change's first leaf (or error) and the
+        /// batch's head; `frontier` becomes the committed tree's frontier.
         async fn commit_batch(
             conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
             batch: &mut [$crate::group_commit::Job],
+            frontier: &mut std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>,
         ) -> Result<$crate::group_commit::BatchOutcome, $crate::StoreError> {
             sqlx::query(<$store>::BEGIN_WRITE).execute(&mut *conn).await?;
-            let result = append_batch(&mut *conn, batch).await;
+            let mut nodes = frontier.clone();
+            let result = append_batch(&mut *conn, batch, &mut nodes).await;
             let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
             let ended = sqlx::query(end).execute(&mut *conn).await;
-            let outcome = result?;
+            let (outcome, size) = result?;
             ended?;
+            let cover = meditrustal_ledger::root_plan(size);
+            nodes.retain(|id, _| cover.nodes().contains(id));
+            *frontier = nodes;
             Ok(outcome)
         }
 
+        /// Appends the batch's changes; the outcome and the tree size after them.
         async fn append_batch(
             conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
             batch: &mut [$crate::group_commit::Job],
-        ) -> Result<$crate::group_commit::BatchOutcome, $crate::StoreError> {
+            nodes: &mut std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>,
+        ) -> Result<($crate::group_commit::BatchOutcome, u64), $crate::StoreError> {
             <$store>::lock_ledger(&mut *conn).await?;
             let size: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(leaf_index) + 1, 0) FROM ledger_leaves")
                 .fetch_one(&mut *conn)
@@ -478,50 +490,65 @@ macro_rules! data_store {
                 table: "ledger_leaves",
                 column: "leaf_index",
             })?;
-            let mut nodes = std::collections::HashMap::new();
             let mut firsts = Vec::with_capacity(batch.len());
+            let mut rows = $crate::group_commit::LedgerRows::default();
             for job in batch.iter_mut() {
                 let change = std::mem::take(&mut job.change);
-                sqlx::query("SAVEPOINT change").execute(&mut *conn).await?;
+                // Only writes can be refused (a stale version, a duplicate); a change of
+                // audit entries alone needs no savepoint, and its failure fails the batch.
+                let isolated = !change.writes.is_empty();
+                if isolated {
+                    sqlx::query("SAVEPOINT change").execute(&mut *conn).await?;
+                }
                 let mut local = nodes.clone();
-                match append_change(&mut *conn, change, size, &mut local).await {
+                let mut local_rows = $crate::group_commit::LedgerRows::default();
+                match append_change(&mut *conn, change, size, &mut local, &mut local_rows).await {
                     Ok(new_size) => {
-                        sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
+                        if isolated {
+                            sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
+                        }
                         firsts.push(Ok(size));
                         size = new_size;
-                        nodes = local;
+                        *nodes = local;
+                        rows.append(local_rows);
                     }
-                    Err(err) => {
+                    // Refused before any statement ran.
+                    Err(err @ $crate::StoreError::EmptyChange) => firsts.push(Err(err)),
+                    Err(err) if isolated => {
                         sqlx::query("ROLLBACK TO SAVEPOINT change").execute(&mut *conn).await?;
                         sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
                         firsts.push(Err(err));
                     }
+                    Err(err) => return Err(err),
                 }
             }
+            insert_ledger_rows(&mut *conn, &rows).await?;
             let appended = firsts.iter().any(|f| f.is_ok());
             let signer = batch.iter().map(|j| &j.signer).next();
             let head = match (appended, signer) {
                 (true, Some(signer)) => {
                     let timestamp_ms = batch.iter().map(|j| j.timestamp_ms).max().unwrap_or_default();
-                    Some(sign_head(&mut *conn, size, &mut nodes, signer, timestamp_ms).await?)
+                    Some(sign_head(&mut *conn, size, nodes, signer, timestamp_ms).await?)
                 }
                 _ => latest_head(&mut *conn).await?,
             };
-            Ok($crate::group_commit::BatchOutcome { firsts, head })
+            Ok(($crate::group_commit::BatchOutcome { firsts, head }, size))
         }
 
-        /// Appends one change's entries and applies its writes; returns the new tree size.
+        /// Computes one change's leaves and the nodes they complete (into `rows`, which the
+        /// batch writes together) and applies its writes; returns the new tree size.
         async fn append_change(
             conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
             change: $crate::Change,
             first: u64,
             nodes: &mut std::collections::HashMap<meditrustal_ledger::NodeId, meditrustal_ledger::Hash>,
+            rows: &mut $crate::group_commit::LedgerRows,
         ) -> Result<u64, $crate::StoreError> {
             if change.events.is_empty() {
                 return Err($crate::StoreError::EmptyChange);
             }
-            for (offset, event) in (0u64..).zip(&change.events) {
-                let index = first + offset;
+            let count = change.events.len() as u64;
+            for (index, event) in (first..).zip(change.events) {
                 let plan = meditrustal_ledger::append_plan(index)?;
                 for id in plan.nodes() {
                     if !nodes.contains_key(id) {
@@ -529,34 +556,56 @@ macro_rules! data_store {
                     }
                 }
                 let created = plan.assemble(meditrustal_ledger::leaf_hash(&event.entry), &*nodes)?;
-                sqlx::query(
-                    "INSERT INTO ledger_leaves (leaf_index, leaf_data, kind, actor_id, patient_id, \
-                     record_id, outcome, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind($crate::records::to_i64(index, "ledger_leaves", "leaf_index")?)
-                .bind(&event.entry)
-                .bind(&event.kind)
-                .bind(event.actor.map(|a| a.0))
-                .bind(event.patient.map(|p| p.0))
-                .bind(event.record.map(|r| r.0))
-                .bind(&event.outcome)
-                .bind(event.at)
-                .execute(&mut *conn)
-                .await?;
-                for (id, hash) in created {
-                    sqlx::query("INSERT INTO ledger_nodes (level, idx, hash) VALUES ($1, $2, $3)")
-                        .bind(i64::from(id.level))
-                        .bind($crate::records::to_i64(id.index, "ledger_nodes", "idx")?)
-                        .bind(&hash.0[..])
-                        .execute(&mut *conn)
-                        .await?;
-                    nodes.insert(id, hash);
-                }
+                nodes.extend(created.iter().copied());
+                rows.nodes.extend(created);
+                rows.leaves.push((index, event));
             }
             for write in change.writes {
                 apply_write(&mut *conn, write, first).await?;
             }
-            Ok(first + change.events.len() as u64)
+            Ok(first + count)
+        }
+
+        /// Writes a batch's leaves and nodes in a few multi-row statements.
+        async fn insert_ledger_rows(
+            conn: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            rows: &$crate::group_commit::LedgerRows,
+        ) -> Result<(), $crate::StoreError> {
+            for chunk in rows.leaves.chunks($crate::group_commit::ROWS_PER_INSERT) {
+                let indices = chunk
+                    .iter()
+                    .map(|(index, _)| $crate::records::to_i64(*index, "ledger_leaves", "leaf_index"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO ledger_leaves (leaf_index, leaf_data, kind, actor_id, patient_id, \
+                     record_id, outcome, created_at) ",
+                );
+                insert.push_values(chunk.iter().zip(indices), |mut row, ((_, event), index)| {
+                    row.push_bind(index)
+                        .push_bind(&event.entry)
+                        .push_bind(&event.kind)
+                        .push_bind(event.actor.map(|a| a.0))
+                        .push_bind(event.patient.map(|p| p.0))
+                        .push_bind(event.record.map(|r| r.0))
+                        .push_bind(&event.outcome)
+                        .push_bind(event.at);
+                });
+                insert.build().execute(&mut *conn).await?;
+            }
+            for chunk in rows.nodes.chunks($crate::group_commit::ROWS_PER_INSERT) {
+                let indices = chunk
+                    .iter()
+                    .map(|(id, _)| $crate::records::to_i64(id.index, "ledger_nodes", "idx"))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut insert = sqlx::QueryBuilder::new("INSERT INTO ledger_nodes (level, idx, hash) ");
+                insert.push_values(chunk.iter().zip(indices), |mut row, ((id, hash), index)| {
+                    row.push_bind(i64::from(id.level))
+                        .push_bind(index)
+                        .push_bind(&hash.0[..]);
+                });
+                insert.build().execute(&mut *conn).await?;
+            }
+            Ok(())
         }
 
         async fn sign_head(

@@ -3,16 +3,35 @@
 //! one signed tree head for the batch instead of one per change. Each change runs in its own
 //! savepoint, so a stale change fails alone and the others commit.
 
-use meditrustal_ledger::{SignedTreeHead, SigningKey};
+use meditrustal_ledger::{Hash, NodeId, SignedTreeHead, SigningKey};
 use tokio::sync::oneshot;
 
-use crate::{Change, Committed, StoreError};
+use crate::{Change, Committed, LedgerEvent, StoreError};
 
 /// Most changes in one transaction; bounds its size and the wait of the last one.
 pub(crate) const MAX_BATCH: usize = 256;
 
 /// Queue depth before `commit` callers wait (back-pressure).
 pub(crate) const QUEUE_DEPTH: usize = 1024;
+
+/// Rows per multi-row INSERT of ledger leaves or nodes (8 bound values a leaf: well under
+/// both backends' limit on bound parameters).
+pub(crate) const ROWS_PER_INSERT: usize = 500;
+
+/// The ledger rows of a batch's accepted changes, written together after their writes
+/// (nothing in a change's writes reads the ledger tables).
+#[derive(Default)]
+pub(crate) struct LedgerRows {
+    pub(crate) leaves: Vec<(u64, LedgerEvent)>,
+    pub(crate) nodes: Vec<(NodeId, Hash)>,
+}
+
+impl LedgerRows {
+    pub(crate) fn append(&mut self, other: LedgerRows) {
+        self.leaves.extend(other.leaves);
+        self.nodes.extend(other.nodes);
+    }
+}
 
 pub(crate) struct Job {
     pub(crate) change: Change,
