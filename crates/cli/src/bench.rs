@@ -1,11 +1,12 @@
 //! `meditrustal bench`: create+read throughput and latency against a running server, at
-//! several levels of concurrency. Numbers go to docs/benchmarks.md, never into tests.
+//! several levels of concurrency, through `/api/v1/records` or `/fhir/r4/Observation`.
+//! Numbers go to docs/benchmarks.md, never into tests.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 
@@ -20,9 +21,21 @@ pub struct BenchArgs {
     /// Seconds per run.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Size of each record's content in bytes.
+    /// Size of each record's content in bytes (records workload).
     #[arg(long, default_value_t = 1024)]
     size: usize,
+    /// What each cycle creates and reads back.
+    #[arg(long, value_enum, default_value_t = Workload::Records)]
+    workload: Workload,
+}
+
+/// What one create+read cycle does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Workload {
+    /// A clinical note through `/api/v1/records` (analysed by the NLP engine when stored).
+    Records,
+    /// A FHIR Observation through `/fhir/r4/Observation`, one patient per client.
+    Fhir,
 }
 
 /// What one client measured.
@@ -34,10 +47,10 @@ struct Samples {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .pool_max_idle_per_host(256)
         .build()?;
-    let token = Arc::new(sign_up(&client, &args.url).await?);
+    let accounts = sign_up_accounts(&http, &args).await?;
     println!(
         "| clients | create+read cycles/s | create p50 | create p99 | read p50 | read p99 | errors |"
     );
@@ -59,12 +72,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             })
         };
         let tasks: Vec<_> = (0..clients)
-            .map(|worker| {
-                let (client, token, url) = (client.clone(), token.clone(), args.url.clone());
-                let content = content_of(args.size, worker);
-                tokio::spawn(
-                    async move { cycle_until(&client, &url, &token, content, deadline).await },
-                )
+            .map(|index| {
+                let worker = worker(&http, &args, &accounts, index);
+                tokio::spawn(worker.cycle_until(deadline))
             })
             .collect();
         let mut all = Samples::default();
@@ -89,12 +99,49 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn sign_up(client: &reqwest::Client, url: &str) -> anyhow::Result<String> {
-    let suffix = std::process::id();
-    let username = format!("bench.{suffix}.{}", Instant::now().elapsed().subsec_nanos());
+/// The patients the clients act as: one for all clients of the records workload (as a
+/// patient uploading many notes), one per client for FHIR (as many patients' systems).
+async fn sign_up_accounts(
+    http: &reqwest::Client,
+    args: &BenchArgs,
+) -> anyhow::Result<Vec<Arc<Account>>> {
+    let count = match args.workload {
+        Workload::Records => 1,
+        Workload::Fhir => args.clients.iter().copied().max().unwrap_or(1),
+    };
+    let mut accounts = Vec::with_capacity(count);
+    for index in 0..count {
+        accounts.push(Arc::new(sign_up(http, &args.url, index).await?));
+    }
+    Ok(accounts)
+}
+
+fn worker(
+    http: &reqwest::Client,
+    args: &BenchArgs,
+    accounts: &[Arc<Account>],
+    index: usize,
+) -> Worker {
+    let account = accounts[index % accounts.len()].clone();
+    let content = match args.workload {
+        Workload::Records => content_of(args.size, index),
+        Workload::Fhir => observation_of(&account.id).to_string().into_bytes(),
+    };
+    Worker {
+        http: http.clone(),
+        url: args.url.clone(),
+        account,
+        workload: args.workload,
+        content,
+    }
+}
+
+async fn sign_up(http: &reqwest::Client, url: &str, index: usize) -> anyhow::Result<Account> {
+    let nonce = Instant::now().elapsed().subsec_nanos();
+    let username = format!("bench.{}.{index}.{nonce}", std::process::id());
     let password = "Benchmark-Passphrase-1";
     let body = json!({"username": username, "email": format!("{username}@bench.invalid"), "password": password, "role": "patient"});
-    let registered = client
+    let registered = http
         .post(format!("{url}/api/v1/auth/register"))
         .json(&body)
         .send()
@@ -105,17 +152,22 @@ async fn sign_up(client: &reqwest::Client, url: &str) -> anyhow::Result<String> 
             registered.text().await?
         );
     }
-    let session: Value = client
+    let id = registered.json::<Value>().await?["id"]
+        .as_str()
+        .map(str::to_owned)
+        .context("registration gave no account id")?;
+    let session: Value = http
         .post(format!("{url}/api/v1/auth/login"))
         .json(&json!({"username": username, "password": password}))
         .send()
         .await?
         .json()
         .await?;
-    session["access_token"]
+    let token = session["access_token"]
         .as_str()
         .map(str::to_owned)
-        .context("login gave no access token")
+        .context("login gave no access token")?;
+    Ok(Account { id, token })
 }
 
 /// Distinct content per client, so objects (content-addressed) are not all the same.
@@ -124,57 +176,110 @@ fn content_of(size: usize, worker: usize) -> Vec<u8> {
     line.bytes().cycle().take(size.max(1)).collect()
 }
 
-async fn cycle_until(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
+/// A heart-rate Observation of `patient`, shaped as scripts/bench-fhir's.
+fn observation_of(patient: &str) -> Value {
+    json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2024-03-01T08:30:00Z",
+        "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+    })
+}
+
+/// A signed-up patient: the account id and an access token.
+struct Account {
+    id: String,
+    token: String,
+}
+
+/// One benchmark client: its account and what each cycle creates.
+struct Worker {
+    http: reqwest::Client,
+    url: String,
+    account: Arc<Account>,
+    workload: Workload,
     content: Vec<u8>,
-    deadline: Instant,
-) -> Samples {
-    let mut samples = Samples::default();
-    while Instant::now() < deadline {
-        let started = Instant::now();
-        let created = client
-            .post(format!("{url}/api/v1/records?category=clinical-note"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(content.clone())
+}
+
+impl Worker {
+    /// Creates one item; its id when the server answered 201.
+    async fn create(&self) -> Option<String> {
+        let request = match self.workload {
+            Workload::Records => self
+                .http
+                .post(format!(
+                    "{}/api/v1/records?category=clinical-note",
+                    self.url
+                ))
+                .header("content-type", "text/plain"),
+            Workload::Fhir => self
+                .http
+                .post(format!("{}/fhir/r4/Observation", self.url))
+                .header("content-type", "application/fhir+json"),
+        };
+        let response = request
+            .bearer_auth(&self.account.token)
+            .body(self.content.clone())
             .send()
-            .await;
-        let id = match created {
-            Ok(response) if response.status() == reqwest::StatusCode::CREATED => {
-                samples.create.push(started.elapsed());
-                response
-                    .json::<Value>()
-                    .await
-                    .ok()
-                    .and_then(|v| v["id"].as_str().map(str::to_owned))
-            }
-            _ => None,
+            .await
+            .ok()?;
+        if response.status() != reqwest::StatusCode::CREATED {
+            return None;
+        }
+        let body: Value = response.json().await.ok()?;
+        body["id"].as_str().map(str::to_owned)
+    }
+
+    /// Reads the item back; whether it came back as sent.
+    async fn read(&self, id: &str) -> bool {
+        let path = match self.workload {
+            Workload::Records => format!("/api/v1/records/{id}/content"),
+            Workload::Fhir => format!("/fhir/r4/Observation/{id}"),
         };
-        let Some(id) = id else {
-            samples.errors += 1;
-            continue;
-        };
-        let started = Instant::now();
-        let read = client
-            .get(format!("{url}/api/v1/records/{id}/content"))
-            .bearer_auth(token)
+        let Ok(response) = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(&self.account.token)
             .send()
-            .await;
-        let same = match read {
-            Ok(response) if response.status().is_success() => {
-                response.bytes().await.is_ok_and(|b| b == content)
-            }
-            _ => false,
+            .await
+        else {
+            return false;
         };
-        if same {
-            samples.read.push(started.elapsed());
-        } else {
-            samples.errors += 1;
+        if !response.status().is_success() {
+            return false;
+        }
+        let Ok(body) = response.bytes().await else {
+            return false;
+        };
+        match self.workload {
+            Workload::Records => body == self.content,
+            Workload::Fhir => serde_json::from_slice::<Value>(&body).is_ok_and(|read| {
+                read["id"] == id && read["subject"] == observation_of(&self.account.id)["subject"]
+            }),
         }
     }
-    samples
+
+    async fn cycle_until(self, deadline: Instant) -> Samples {
+        let mut samples = Samples::default();
+        while Instant::now() < deadline {
+            let started = Instant::now();
+            let Some(id) = self.create().await else {
+                samples.errors += 1;
+                continue;
+            };
+            samples.create.push(started.elapsed());
+            let started = Instant::now();
+            if self.read(&id).await {
+                samples.read.push(started.elapsed());
+            } else {
+                samples.errors += 1;
+            }
+        }
+        samples
+    }
 }
 
 /// The p-quantile of sorted samples (nearest rank).
