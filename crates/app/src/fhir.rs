@@ -590,6 +590,7 @@ pub(crate) fn index_write(
         date: values.date.map(|d| (millis(d.start), millis(d.end))),
         last_updated: millis(version.created_at),
         tokens,
+        replaces: version.version > 1,
     })
 }
 

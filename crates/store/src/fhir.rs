@@ -28,6 +28,8 @@ pub struct FhirIndexRow {
     /// Unix milliseconds.
     pub last_updated: i64,
     pub tokens: Vec<FhirToken>,
+    /// Whether an earlier version was indexed (an update), whose rows this replaces.
+    pub replaces: bool,
 }
 
 /// A token condition: either part may be open (`system|` or a bare `code`).
@@ -247,7 +249,9 @@ macro_rules! fhir_store {
             tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
             row: &$crate::fhir::FhirIndexRow,
         ) -> Result<(), $crate::StoreError> {
-            remove_fhir_index(tx, row.record_id).await?;
+            if row.replaces {
+                remove_fhir_index(tx, row.record_id).await?;
+            }
             sqlx::query(
                 "INSERT INTO fhir_resources (record_id, resource_type, patient_id, status, \
                  date_start, date_end, last_updated) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -261,16 +265,17 @@ macro_rules! fhir_store {
             .bind(row.last_updated)
             .execute(&mut *tx)
             .await?;
-            for token in &row.tokens {
-                sqlx::query(
-                    "INSERT INTO fhir_tokens (record_id, param, system, code) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(row.record_id.0)
-                .bind(token.param)
-                .bind(&token.system)
-                .bind(&token.code)
-                .execute(&mut *tx)
-                .await?;
+            for chunk in row.tokens.chunks($crate::group_commit::ROWS_PER_INSERT) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO fhir_tokens (record_id, param, system, code) ");
+                insert.push_values(chunk, |mut values, token| {
+                    values
+                        .push_bind(row.record_id.0)
+                        .push_bind(token.param)
+                        .push_bind(&token.system)
+                        .push_bind(&token.code);
+                });
+                insert.build().execute(&mut *tx).await?;
             }
             Ok(())
         }

@@ -14,8 +14,8 @@ pub(crate) const MAX_BATCH: usize = 256;
 /// Queue depth before `commit` callers wait (back-pressure).
 pub(crate) const QUEUE_DEPTH: usize = 1024;
 
-/// Rows per multi-row INSERT of ledger leaves or nodes (8 bound values a leaf: well under
-/// both backends' limit on bound parameters).
+/// Rows per multi-row INSERT (ledger leaves and nodes, FHIR tokens): at most 8 bound values
+/// a row keeps a statement well under both backends' limit on bound parameters.
 pub(crate) const ROWS_PER_INSERT: usize = 500;
 
 /// The ledger rows of a batch's accepted changes, written together after their writes

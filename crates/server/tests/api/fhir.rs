@@ -12,6 +12,7 @@ on_both_backends!(
     example_resources_round_trip_with_versions,
     search_filters_pages_and_includes,
     comma_separated_token_values_match_any_of_them,
+    an_update_replaces_the_indexed_values,
     a_doctor_needs_consent_and_is_audited,
     a_record_scoped_consent_bounds_search_totals_and_pages,
     invalid_resources_are_refused_and_nothing_is_stored,
@@ -426,6 +427,42 @@ async fn matching(app: &TestApp, token: &str, path: String) -> Vec<String> {
     let ids = ids_of(&bundle);
     assert_eq!(bundle["total"], ids.len(), "{path}");
     ids
+}
+
+async fn an_update_replaces_the_indexed_values(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (patient_id, patient) = app.user("li.na", "patient").await;
+    let created = create(
+        &app,
+        &patient,
+        &observation(&patient_id, "2345-7", "2024-01-10", "preliminary"),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let (status, _, body) = send(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/Observation/{id}"),
+        Some(&patient),
+        Some(&observation(&patient_id, "718-7", "2024-02-20", "final")),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let search = |query: &str| format!("/Observation?{query}");
+    for (query, expected) in [
+        ("code=2345-7", 0),
+        ("status=preliminary", 0),
+        ("date=2024-01-10", 0),
+        ("code=718-7", 1),
+        ("status=final", 1),
+        ("date=2024-02-20", 1),
+    ] {
+        let found = matching(&app, &patient, search(query)).await;
+        assert_eq!(found.len(), expected, "{query}");
+    }
 }
 
 async fn comma_separated_token_values_match_any_of_them(backend: TestBackend) {
