@@ -439,6 +439,9 @@ macro_rules! data_store {
             mut jobs: tokio::sync::mpsc::Receiver<$crate::group_commit::Job>,
         ) {
             let mut frontier = std::collections::HashMap::new();
+            // The writer keeps its connection between batches, so it never queues behind
+            // readers for one; a batch that fails gives it up and the next takes a fresh one.
+            let mut kept = None;
             while let Some(first) = jobs.recv().await {
                 let mut batch = vec![first];
                 while batch.len() < $crate::group_commit::MAX_BATCH {
@@ -447,8 +450,18 @@ macro_rules! data_store {
                         Err(_) => break,
                     }
                 }
-                let outcomes = match pool.acquire().await {
-                    Ok(mut conn) => commit_batch(&mut *conn, &mut batch, &mut frontier).await,
+                let connection = match kept.take() {
+                    Some(conn) => Ok(conn),
+                    None => pool.acquire().await,
+                };
+                let outcomes = match connection {
+                    Ok(mut conn) => {
+                        let outcome = commit_batch(&mut *conn, &mut batch, &mut frontier).await;
+                        if outcome.is_ok() {
+                            kept = Some(conn);
+                        }
+                        outcome
+                    }
                     Err(err) => Err($crate::StoreError::from(err)),
                 };
                 $crate::group_commit::answer(batch, outcomes);

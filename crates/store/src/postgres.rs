@@ -18,7 +18,8 @@ impl PostgresStore {
 
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            // 16 for requests, one kept by the ledger writer.
+            .max_connections(17)
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
