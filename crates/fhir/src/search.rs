@@ -159,6 +159,27 @@ fn bad(code: IssueCode, message: impl Into<String>, name: &str) -> Invalid {
     Invalid::one(Issue::new(code, message).at(name.to_owned()))
 }
 
+/// A parameter given twice would mean AND, which only dates (a range from two bounds)
+/// support here; rather than answer for one of the values, a repeat is refused.
+/// `patient`/`subject` and `code`/`type` name one parameter.
+fn refuse_repeat<'a>(seen: &mut Vec<&'a str>, name: &'a str) -> Result<(), Invalid> {
+    let canonical = match name {
+        "date" | "_lastUpdated" | "_format" | "_pretty" | "_summary" => return Ok(()),
+        "subject" => "patient",
+        "type" => "code",
+        other => other,
+    };
+    if seen.contains(&canonical) {
+        return Err(bad(
+            IssueCode::NotSupported,
+            format!("give `{canonical}` once; separate alternatives with commas"),
+            name,
+        ));
+    }
+    seen.push(canonical);
+    Ok(())
+}
+
 impl SearchQuery {
     /// Parses `name=value` pairs (already percent-decoded). An unknown or unsupported
     /// parameter is refused rather than ignored, so a client never gets a broader result
@@ -169,8 +190,10 @@ impl SearchQuery {
             ..SearchQuery::default()
         };
         let supported = search_params(kind);
+        let mut seen: Vec<&str> = Vec::with_capacity(pairs.len());
         for (name, value) in pairs {
             let known = |param: &str| supported.iter().any(|(n, _)| *n == param);
+            refuse_repeat(&mut seen, name)?;
             match name.as_str() {
                 "_format" | "_pretty" | "_summary" if !value.is_empty() => {}
                 "_id" => {
@@ -699,6 +722,27 @@ mod tests {
             assert_eq!(err.issues[0].expression.as_deref(), Some(name));
             assert!(err.issues[0].diagnostics.starts_with(name), "{name}");
         }
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_refused_but_date_bounds_combine() {
+        let observation = ResourceType::Observation;
+        let document = ResourceType::DocumentReference;
+        for (kind, repeat) in [
+            (observation, [("code", "8867-4"), ("code", "8480-6")]),
+            (document, [("type", "34108-1"), ("type", "11506-3")]),
+            (observation, [("patient", "a"), ("subject", "Patient/b")]),
+            (observation, [("status", "final"), ("status", "amended")]),
+            (observation, [("_count", "5"), ("_count", "50")]),
+        ] {
+            let err = SearchQuery::parse(kind, &pairs(&repeat)).unwrap_err();
+            assert_eq!(err.issues[0].code, IssueCode::NotSupported, "{repeat:?}");
+            assert_eq!(err.issues[0].expression.as_deref(), Some(repeat[1].0));
+        }
+        let range = [("date", "ge2024-01-01"), ("date", "lt2024-07-01")];
+        let query = SearchQuery::parse(ResourceType::Observation, &pairs(&range)).unwrap();
+        assert!(query.date.end_after.is_some() || query.date.start_from.is_some());
+        assert!(query.date.start_before.is_some() || query.date.end_until.is_some());
     }
 
     #[test]
