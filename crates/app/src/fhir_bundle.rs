@@ -179,7 +179,7 @@ impl App {
         let upload = fhir_upload(patient, purpose, content);
         match request {
             EntryRequest::Create(_) => {
-                let stage = self
+                let (stage, _) = self
                     .stage_create(actor, upload, new_id, |version| {
                         vec![index_write(kind, patient, &resource, version)]
                     })

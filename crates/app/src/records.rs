@@ -89,24 +89,24 @@ impl App {
     ) -> Result<RecordMeta, AppError> {
         let id = RecordId(Uuid::now_v7());
         let purpose = upload.purpose;
-        let staged = self.stage_create(actor, upload, id, extra).await?;
+        let (staged, meta) = self.stage_create(actor, upload, id, extra).await?;
         let (basis, derived) = (staged.basis, staged.derived);
         self.commit(staged.writes, vec![staged.event]).await?;
         tracing::info!(record = %id, actor = %actor.user_id, "record created");
-        let meta = self.record_meta_unchecked(id).await?;
         self.derive(actor, basis, &meta, 1, derived, purpose).await;
         Ok(meta)
     }
 
     /// Everything of a new record up to its commit: decided (a denial is audited), content
-    /// sealed in the vault, rows and ledger entry ready.
+    /// sealed in the vault, rows and ledger entry ready; and the record's metadata as the
+    /// commit will store it.
     pub(crate) async fn stage_create(
         &self,
         actor: &Actor,
         upload: RecordUpload,
         id: RecordId,
         extra: impl FnOnce(&NewRecordVersion) -> Vec<Write>,
-    ) -> Result<StagedVersion, AppError> {
+    ) -> Result<(StagedVersion, RecordMeta), AppError> {
         let patient = upload.patient.unwrap_or(actor.user_id);
         let category = RecordCategory::parse(upload.category.as_deref().unwrap_or_default())?;
         let media = MediaType::parse(&upload.content_type)?;
@@ -148,14 +148,16 @@ impl App {
             category,
             first_version: version,
         };
+        let meta = record.meta();
         let mut writes = vec![Write::CreateRecord(record)];
         writes.extend(extra);
-        Ok(StagedVersion {
+        let staged = StagedVersion {
             writes,
             event,
             basis,
             derived,
-        })
+        };
+        Ok((staged, meta))
     }
 
     pub async fn update_record(

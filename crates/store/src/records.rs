@@ -53,6 +53,24 @@ pub struct NewRecord {
     pub first_version: NewRecordVersion,
 }
 
+impl NewRecord {
+    /// The metadata row this record is created with.
+    pub fn meta(&self) -> RecordMeta {
+        let first = &self.first_version;
+        RecordMeta {
+            id: self.id,
+            patient: self.patient,
+            category: self.category,
+            current_version: first.version,
+            created_by: first.created_by,
+            created_at: first.created_at,
+            updated_at: first.created_at,
+            erasure: None,
+            hold: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRecordVersion {
     pub record_id: RecordId,

@@ -5,11 +5,13 @@
 
 use std::sync::Arc;
 
-use meditrustal_domain::{Did, Email, Role, UserId, UserStatus, Username};
+use meditrustal_domain::{
+    Did, Email, RecordCategory, RecordId, Role, UserId, UserStatus, Username,
+};
 use meditrustal_ledger::{MemoryTree, SigningKey};
 use meditrustal_store::{
-    Change, LeafRow, LedgerEvent, NewRefreshToken, NewUser, Page, Store, StoreError, TokenRotation,
-    Write,
+    Change, LeafRow, LedgerEvent, NewRecord, NewRecordVersion, NewRefreshToken, NewUser, Page,
+    Store, StoreError, TokenRotation, Write,
 };
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use time::{Duration, OffsetDateTime};
@@ -26,6 +28,7 @@ on_both_backends!(
     migrations_are_idempotent,
     concurrent_commits_are_totally_ordered,
     stale_writes_roll_back_the_whole_change,
+    a_created_record_reads_back_as_its_new_record_meta,
 );
 
 async fn store(backend: TestBackend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -486,4 +489,47 @@ async fn stale_writes_roll_back_the_whole_change(backend: TestBackend) {
         "the ledger entry was rolled back too"
     );
     assert!(store.latest_tree_head().await.unwrap().is_none());
+}
+
+async fn a_created_record_reads_back_as_its_new_record_meta(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let patient = store
+        .insert_user(&new_user("created.p", Role::Patient))
+        .await
+        .unwrap()
+        .id;
+    let id = RecordId(Uuid::now_v7());
+    let record = NewRecord {
+        id,
+        patient,
+        category: RecordCategory::ClinicalNote,
+        first_version: NewRecordVersion {
+            record_id: id,
+            version: 1,
+            content_type: "text/plain".into(),
+            size_bytes: 5,
+            sealed: "{}".into(),
+            commitment_salt: [7; 32],
+            created_by: patient,
+            created_at: now(),
+            event: 0,
+            correction_id: None,
+        },
+    };
+    let expected = record.meta();
+    store
+        .commit(
+            Change {
+                writes: vec![Write::CreateRecord(record)],
+                events: vec![event(patient, 1)],
+            },
+            &SigningKey::from_bytes(&[4; 32]),
+            1,
+        )
+        .await
+        .unwrap();
+    // The app answers a create with this meta instead of reading the row back.
+    assert_eq!(store.record(expected.id).await.unwrap(), Some(expected));
 }
