@@ -273,11 +273,20 @@ impl App {
         version: Option<u32>,
         purpose: Option<Purpose>,
     ) -> Result<RecordContent, AppError> {
-        let (meta, patient_did, basis) = self
-            .decide_on_record(actor, id, Action::ReadRecord, purpose)
+        // The record and the wanted version in one query; the version is only used once
+        // the policy allowed the read.
+        let (meta, stored) = self
+            .store
+            .record_and_version(id, version)
+            .await?
+            .ok_or(AppError::NotFound { what: "record" })?;
+        let (patient_did, basis) = self
+            .decide_on_meta(actor, &meta, Action::ReadRecord, purpose)
             .await?;
-        let wanted = version.unwrap_or(meta.current_version);
-        let stored = self.version_of(id, wanted).await?;
+        let stored = stored.ok_or(AppError::NotFound {
+            what: "record version",
+        })?;
+        let wanted = stored.version;
         let content = self.open_version(&meta, &stored).await?;
         let event = self.record_access_event(
             "record.read",
@@ -478,6 +487,19 @@ impl App {
         purpose: Option<Purpose>,
     ) -> Result<(RecordMeta, Did, Basis), AppError> {
         let meta = self.record_meta_unchecked(id).await?;
+        let (patient_did, basis) = self.decide_on_meta(actor, &meta, action, purpose).await?;
+        Ok((meta, patient_did, basis))
+    }
+
+    /// [`App::decide_on_record`] for a record already read.
+    pub(crate) async fn decide_on_meta(
+        &self,
+        actor: &Actor,
+        meta: &RecordMeta,
+        action: Action,
+        purpose: Option<Purpose>,
+    ) -> Result<(Did, Basis), AppError> {
+        let id = meta.id;
         let resource = Resource::Record {
             patient: meta.patient,
             id,
@@ -497,7 +519,7 @@ impl App {
         if meta.erasure.is_some() {
             return Err(AppError::Erased);
         }
-        Ok((meta, patient_did, basis))
+        Ok((patient_did, basis))
     }
 
     pub(crate) async fn record_meta_unchecked(&self, id: RecordId) -> Result<RecordMeta, AppError> {

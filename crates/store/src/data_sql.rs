@@ -20,6 +20,29 @@ macro_rules! data_store {
                     .transpose()
             }
 
+            async fn record_and_version(
+                &self,
+                id: meditrustal_domain::RecordId,
+                version: Option<u32>,
+            ) -> Result<Option<($crate::RecordMeta, Option<$crate::RecordVersion>)>, $crate::StoreError> {
+                sqlx::query_as::<_, $crate::records::RecordAndVersionSqlRow>(
+                    "SELECT r.*, v.version AS v_version, v.content_type AS v_content_type, \
+                     v.size_bytes AS v_size_bytes, v.sealed AS v_sealed, \
+                     v.commitment_salt AS v_commitment_salt, v.leaf_index AS v_leaf_index, \
+                     v.created_by AS v_created_by, v.created_at AS v_created_at, \
+                     v.correction_id AS v_correction_id \
+                     FROM records r LEFT JOIN record_versions v \
+                     ON v.record_id = r.id AND v.version = COALESCE($2, r.current_version) \
+                     WHERE r.id = $1",
+                )
+                .bind(id.0)
+                .bind(version.map(i64::from))
+                .fetch_optional(&self.pool)
+                .await?
+                .map(TryInto::try_into)
+                .transpose()
+            }
+
             async fn list_records(
                 &self,
                 patient: meditrustal_domain::UserId,

@@ -88,6 +88,13 @@ impl<T> Store for T where
 #[async_trait]
 pub trait RecordStore: Send + Sync + 'static {
     async fn record(&self, id: RecordId) -> Result<Option<RecordMeta>, StoreError>;
+    /// A record with one of its versions (the current one when `version` is `None`) in one
+    /// query; the version is `None` when the record has no such version.
+    async fn record_and_version(
+        &self,
+        id: RecordId,
+        version: Option<u32>,
+    ) -> Result<Option<(RecordMeta, Option<RecordVersion>)>, StoreError>;
     async fn list_records(
         &self,
         patient: UserId,

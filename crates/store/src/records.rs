@@ -324,6 +324,65 @@ impl TryFrom<RecordSqlRow> for RecordMeta {
     }
 }
 
+/// A record joined with one of its versions (`v_*`, absent when there is no such version).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RecordAndVersionSqlRow {
+    #[sqlx(flatten)]
+    record: RecordSqlRow,
+    v_version: Option<i64>,
+    v_content_type: Option<String>,
+    v_size_bytes: Option<i64>,
+    v_sealed: Option<String>,
+    v_commitment_salt: Option<Vec<u8>>,
+    v_leaf_index: Option<i64>,
+    v_created_by: Option<Uuid>,
+    v_created_at: Option<OffsetDateTime>,
+    v_correction_id: Option<Uuid>,
+}
+
+impl TryFrom<RecordAndVersionSqlRow> for (RecordMeta, Option<RecordVersion>) {
+    type Error = StoreError;
+
+    fn try_from(row: RecordAndVersionSqlRow) -> Result<Self, Self::Error> {
+        let record_id = row.record.id;
+        let version = match (
+            row.v_version,
+            row.v_content_type,
+            row.v_size_bytes,
+            row.v_sealed,
+            row.v_commitment_salt,
+            row.v_leaf_index,
+            row.v_created_by,
+            row.v_created_at,
+        ) {
+            (
+                Some(version),
+                Some(content_type),
+                Some(size_bytes),
+                Some(sealed),
+                Some(commitment_salt),
+                Some(leaf_index),
+                Some(created_by),
+                Some(created_at),
+            ) => Some(RecordVersion::try_from(VersionSqlRow {
+                record_id,
+                version,
+                content_type,
+                size_bytes,
+                sealed,
+                commitment_salt,
+                leaf_index,
+                created_by,
+                created_at,
+                correction_id: row.v_correction_id,
+            })?),
+            (None, None, None, None, None, None, None, None) => None,
+            _ => return Err(corrupt("record_versions", "version")),
+        };
+        Ok((RecordMeta::try_from(row.record)?, version))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct VersionSqlRow {
     record_id: Uuid,

@@ -29,6 +29,7 @@ on_both_backends!(
     concurrent_commits_are_totally_ordered,
     stale_writes_roll_back_the_whole_change,
     a_created_record_reads_back_as_its_new_record_meta,
+    a_record_reads_with_its_current_or_named_version,
 );
 
 async fn store(backend: TestBackend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -532,4 +533,60 @@ async fn a_created_record_reads_back_as_its_new_record_meta(backend: TestBackend
         .unwrap();
     // The app answers a create with this meta instead of reading the row back.
     assert_eq!(store.record(expected.id).await.unwrap(), Some(expected));
+}
+
+async fn a_record_reads_with_its_current_or_named_version(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let patient = store
+        .insert_user(&new_user("joined.p", Role::Patient))
+        .await
+        .unwrap()
+        .id;
+    let id = RecordId(Uuid::now_v7());
+    let version = |n: u32| NewRecordVersion {
+        record_id: id,
+        version: n,
+        content_type: "text/plain".into(),
+        size_bytes: u64::from(n),
+        sealed: format!("{{\"v\":{n}}}"),
+        commitment_salt: [n as u8; 32],
+        created_by: patient,
+        created_at: now(),
+        event: 0,
+        correction_id: None,
+    };
+    let key = SigningKey::from_bytes(&[5; 32]);
+    let create = Write::CreateRecord(NewRecord {
+        id,
+        patient,
+        category: RecordCategory::ClinicalNote,
+        first_version: version(1),
+    });
+    let update = Write::AddRecordVersion {
+        version: version(2),
+        expected_current: 1,
+    };
+    for (n, write) in [create, update].into_iter().enumerate() {
+        let change = Change {
+            writes: vec![write],
+            events: vec![event(patient, n as u64)],
+        };
+        store.commit(change, &key, 1).await.unwrap();
+    }
+    let versions = store.record_versions(id).await.unwrap();
+    let meta = store.record(id).await.unwrap().unwrap();
+    let joined = |v| store.record_and_version(id, v);
+    assert_eq!(
+        joined(None).await.unwrap(),
+        Some((meta.clone(), Some(versions[1].clone())))
+    );
+    assert_eq!(
+        joined(Some(1)).await.unwrap(),
+        Some((meta.clone(), Some(versions[0].clone())))
+    );
+    assert_eq!(joined(Some(3)).await.unwrap(), Some((meta, None)));
+    let missing = store.record_and_version(RecordId(Uuid::now_v7()), None);
+    assert_eq!(missing.await.unwrap(), None);
 }
