@@ -29,7 +29,9 @@ for (const [role, path, heading] of PORTALS) {
     await signIn(page, DEMO[role]);
     assert.equal(new URL(page.url()).pathname, path);
     await page.getByRole("heading", { level: 1, name: heading }).waitFor();
-    await page.getByRole("status").waitFor({ state: "detached" });
+    // Every loading indicator gone (a page may show several at once; `first()` is
+    // detached only when none is left).
+    await page.getByRole("status").first().waitFor({ state: "detached" });
     assert.deepEqual(await seriousViolations(page), []);
     assert.deepEqual(page.cspViolations, []);
     await screenshot(page, role);

@@ -64,7 +64,7 @@ test("opt-in, proposal, approval and a suppressed count", async () => {
 
   await researcher.reload();
   await row.locator('[data-status="approved"]').waitFor();
-  await researcher.getByRole("status").waitFor({ state: "detached" });
+  await researcher.getByRole("status").first().waitFor({ state: "detached" });
   assert.deepEqual(await seriousViolations(researcher), []);
   assert.deepEqual(researcher.cspViolations, []);
 

@@ -142,7 +142,7 @@ test("an alert raised by new vital signs reaches the doctor's open alerts page l
   await signIn(doctor, DEMO.doctor);
   await doctor.getByRole("link", { name: "预警" }).click();
   await doctor.getByRole("heading", { level: 1, name: "预警" }).waitFor();
-  await doctor.getByRole("status").waitFor({ state: "detached" });
+  await doctor.getByRole("status").first().waitFor({ state: "detached" });
   const before = await doctor.getByTestId("alert").count();
 
   await patient.getByRole("link", { name: "上传病历" }).click();
