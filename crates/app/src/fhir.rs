@@ -452,7 +452,7 @@ impl App {
         let search = FhirSearch {
             ids: vec![id],
             limit: 1,
-            ..store_search_base(kind)
+            ..FhirSearch::of(kind.as_str())
         };
         let (total, _) = self
             .store
@@ -594,27 +594,6 @@ pub(crate) fn index_write(
     })
 }
 
-fn store_search_base(kind: ResourceType) -> FhirSearch {
-    FhirSearch {
-        resource_type: kind.as_str(),
-        patient: None,
-        ids: Vec::new(),
-        records: None,
-        status: Vec::new(),
-        code: Vec::new(),
-        category: Vec::new(),
-        start_from: None,
-        start_before: None,
-        end_after: None,
-        end_until: None,
-        updated_from: None,
-        updated_before: None,
-        order: FhirOrder::LastUpdated,
-        limit: 1,
-        offset: 0,
-    }
-}
-
 fn store_search(kind: ResourceType, patient: UserId, query: &SearchQuery) -> FhirSearch {
     let tokens = |list: &[meditrustal_fhir::TokenValue]| {
         list.iter()
@@ -649,7 +628,7 @@ fn store_search(kind: ResourceType, patient: UserId, query: &SearchQuery) -> Fhi
         },
         limit: query.count,
         offset: query.offset,
-        ..store_search_base(kind)
+        ..FhirSearch::of(kind.as_str())
     }
 }
 

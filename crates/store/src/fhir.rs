@@ -72,6 +72,31 @@ pub struct FhirSearch {
     pub offset: u32,
 }
 
+impl FhirSearch {
+    /// Every resource of one type, first page of one, oldest update first; callers narrow
+    /// it with struct update syntax.
+    pub fn of(resource_type: &'static str) -> FhirSearch {
+        FhirSearch {
+            resource_type,
+            patient: None,
+            ids: Vec::new(),
+            records: None,
+            status: Vec::new(),
+            code: Vec::new(),
+            category: Vec::new(),
+            start_from: None,
+            start_before: None,
+            end_after: None,
+            end_until: None,
+            updated_from: None,
+            updated_before: None,
+            order: FhirOrder::LastUpdated,
+            limit: 1,
+            offset: 0,
+        }
+    }
+}
+
 #[async_trait]
 pub trait FhirStore: Send + Sync + 'static {
     /// How many resources match, and the ids of the requested page.
@@ -305,22 +330,8 @@ mod tests {
 
     fn search() -> FhirSearch {
         FhirSearch {
-            resource_type: "Observation",
-            patient: None,
-            ids: Vec::new(),
-            records: None,
-            status: Vec::new(),
-            code: Vec::new(),
-            category: Vec::new(),
-            start_from: None,
-            start_before: None,
-            end_after: None,
-            end_until: None,
-            updated_from: None,
-            updated_before: None,
-            order: FhirOrder::LastUpdated,
             limit: 20,
-            offset: 0,
+            ..FhirSearch::of("Observation")
         }
     }
 
