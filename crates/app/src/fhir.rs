@@ -353,13 +353,20 @@ impl App {
         self.commit(vec![], vec![event]).await?;
         let mut matches = Vec::with_capacity(ids.len());
         for id in ids {
-            let meta = self.record_meta_unchecked(id).await?;
+            let (meta, version) = self
+                .store
+                .record_and_version(id, None)
+                .await
+                .map_err(AppError::from)?
+                .ok_or(AppError::NotFound { what: "record" })?;
             // Erasure removes the index rows in its own commit; a search that read the
             // index just before still must not serve the record.
             if meta.erasure.is_some() {
                 continue;
             }
-            let version = self.version_of(id, meta.current_version).await?;
+            let version = version.ok_or(AppError::NotFound {
+                what: "record version",
+            })?;
             let content = self.open_version(&meta, &version).await?;
             let resource = parse_stored(kind, &meta, &content)?;
             matches.push(served(

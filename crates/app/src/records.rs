@@ -535,10 +535,9 @@ impl App {
         version: u32,
     ) -> Result<RecordVersion, AppError> {
         self.store
-            .record_versions(id)
+            .record_and_version(id, Some(version))
             .await?
-            .into_iter()
-            .find(|v| v.version == version)
+            .and_then(|(_, stored)| stored)
             .ok_or(AppError::NotFound {
                 what: "record version",
             })
