@@ -536,16 +536,14 @@ macro_rules! data_store {
                 if isolated {
                     sqlx::query("SAVEPOINT change").execute(&mut *conn).await?;
                 }
-                let mut local = nodes.clone();
                 let mut local_rows = $crate::group_commit::LedgerRows::default();
-                match append_change(&mut *conn, change, size, &mut local, &mut local_rows).await {
+                match append_change(&mut *conn, change, size, nodes, &mut local_rows).await {
                     Ok(new_size) => {
                         if isolated {
                             sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
                         }
                         firsts.push(Ok(size));
                         size = new_size;
-                        *nodes = local;
                         rows.append(local_rows);
                     }
                     // Refused before any statement ran.
@@ -553,6 +551,11 @@ macro_rules! data_store {
                     Err(err) if isolated => {
                         sqlx::query("ROLLBACK TO SAVEPOINT change").execute(&mut *conn).await?;
                         sqlx::query("RELEASE SAVEPOINT change").execute(&mut *conn).await?;
+                        // The nodes this change computed are not stored; the ones it read
+                        // are, and stay.
+                        for (id, _) in &local_rows.nodes {
+                            nodes.remove(id);
+                        }
                         firsts.push(Err(err));
                     }
                     Err(err) => return Err(err),
