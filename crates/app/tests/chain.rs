@@ -13,16 +13,13 @@ use std::sync::Arc;
 
 use meditrustal_app::chain_client::{Chain, ChainConfig};
 use meditrustal_app::{
-    Actor, App, AppError, ChainDivergence, ChainLink, ChainMode, ConsentInput, RecordUpload,
-    SystemClock,
+    AppError, ChainDivergence, ChainLink, ChainMode, ConsentInput, RecordUpload, SystemClock,
 };
 use meditrustal_domain::{ConsentScope, Purpose, Role};
 use meditrustal_testkit::ganache::{DEV_KEY, Ganache};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 
 on_both_backends!(mirror_mode_consent_story_verifies_and_names_tampering);
-
-const PASSWORD: &str = "Sturdy-Passphrase-42";
 
 async fn link_to(
     ganache: &Ganache,
@@ -43,13 +40,6 @@ async fn link_to(
         contracts,
         mode: ChainMode::Mirror,
     }
-}
-
-async fn user(app: &App, name: &str, role: Role) -> Actor {
-    app.ensure_user(name, &format!("{name}@example.cn"), PASSWORD, role)
-        .await
-        .unwrap();
-    app.act_as(name).await.unwrap()
 }
 
 fn note(text: &str) -> RecordUpload {
@@ -80,8 +70,8 @@ async fn mirror_mode_consent_story_verifies_and_names_tampering(backend: TestBac
     .with_chain(link);
 
     // The consent story: patient writes, grants; doctor reads; patient revokes; doctor refused.
-    let patient = user(&app, "patient_li", Role::Patient).await;
-    let doctor = user(&app, "dr_zhang", Role::Doctor).await;
+    let patient = common::user(&app, "patient_li", Role::Patient).await;
+    let doctor = common::user(&app, "dr_zhang", Role::Doctor).await;
     let mut records = Vec::new();
     for text in ["主诉：咳嗽3天", "血常规：WBC 11.2", "出院小结：好转"] {
         records.push(app.create_record(&patient, note(text)).await.unwrap().id);

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use meditrustal_app::fhir_model::ResourceType;
-use meditrustal_app::{Actor, FhirError, Registration, SystemClock};
-use meditrustal_domain::Purpose;
+use meditrustal_app::{Actor, FhirError, SystemClock};
+use meditrustal_domain::{Purpose, Role};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use meditrustal_vault::object_store::{self, path::Path};
 use meditrustal_vault::{OsRandom, StorageConfig, Vault};
@@ -126,20 +126,7 @@ async fn a_stale_if_match_caught_at_commit_is_a_version_mismatch(backend: TestBa
     let vault = Vault::new(objects.clone(), common::key_ring(&db), Arc::new(OsRandom));
     let store = common::migrated_store(&db).await;
     let app = common::app_with(store, vault, Arc::new(SystemClock));
-    let user = app
-        .register(Registration {
-            username: "li.na".into(),
-            email: "li.na@example.cn".into(),
-            password: "Sturdy-Passphrase-42".into(),
-            role: "patient".into(),
-        })
-        .await
-        .unwrap();
-    let patient = Actor {
-        user_id: user.id,
-        role: user.role,
-        did: user.did,
-    };
+    let patient = common::user(&app, "li.na", Role::Patient).await;
     let purpose = Some(Purpose::Treatment);
     let kind = ResourceType::Observation;
     let created = app

@@ -492,6 +492,22 @@ async fn stale_writes_roll_back_the_whole_change(backend: TestBackend) {
     assert!(store.latest_tree_head().await.unwrap().is_none());
 }
 
+/// Version `n` of record `id`, a text written by `by` (the sealed part is a placeholder).
+fn text_version(id: RecordId, by: UserId, n: u32) -> NewRecordVersion {
+    NewRecordVersion {
+        record_id: id,
+        version: n,
+        content_type: "text/plain".into(),
+        size_bytes: u64::from(n),
+        sealed: format!("{{\"v\":{n}}}"),
+        commitment_salt: [n as u8; 32],
+        created_by: by,
+        created_at: now(),
+        event: 0,
+        correction_id: None,
+    }
+}
+
 async fn a_created_record_reads_back_as_its_new_record_meta(backend: TestBackend) {
     let Some((_db, store)) = store(backend).await else {
         return;
@@ -506,18 +522,7 @@ async fn a_created_record_reads_back_as_its_new_record_meta(backend: TestBackend
         id,
         patient,
         category: RecordCategory::ClinicalNote,
-        first_version: NewRecordVersion {
-            record_id: id,
-            version: 1,
-            content_type: "text/plain".into(),
-            size_bytes: 5,
-            sealed: "{}".into(),
-            commitment_salt: [7; 32],
-            created_by: patient,
-            created_at: now(),
-            event: 0,
-            correction_id: None,
-        },
+        first_version: text_version(id, patient, 1),
     };
     let expected = record.meta();
     store
@@ -545,18 +550,7 @@ async fn a_record_reads_with_its_current_or_named_version(backend: TestBackend) 
         .unwrap()
         .id;
     let id = RecordId(Uuid::now_v7());
-    let version = |n: u32| NewRecordVersion {
-        record_id: id,
-        version: n,
-        content_type: "text/plain".into(),
-        size_bytes: u64::from(n),
-        sealed: format!("{{\"v\":{n}}}"),
-        commitment_salt: [n as u8; 32],
-        created_by: patient,
-        created_at: now(),
-        event: 0,
-        correction_id: None,
-    };
+    let version = |n| text_version(id, patient, n);
     let key = SigningKey::from_bytes(&[5; 32]);
     let create = Write::CreateRecord(NewRecord {
         id,

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use meditrustal_app::{App, AppParts, AuthSettings, Clock, JwtSecret, SystemClock};
+use meditrustal_app::{Actor, App, AppParts, AuthSettings, Clock, JwtSecret, SystemClock};
+use meditrustal_domain::Role;
 use meditrustal_ledger::SigningKey;
 use meditrustal_store::Store;
 use meditrustal_testkit::TestDatabase;
@@ -53,4 +54,15 @@ pub async fn local_app(db: &TestDatabase) -> App {
         local_vault(db),
         Arc::new(SystemClock),
     )
+}
+
+/// The password of accounts made by [`user`].
+pub const PASSWORD: &str = "Sturdy-Passphrase-42";
+
+/// An active account `name` with `role`, as the actor it signs in as.
+pub async fn user(app: &App, name: &str, role: Role) -> Actor {
+    app.ensure_user(name, &format!("{name}@example.cn"), PASSWORD, role)
+        .await
+        .unwrap();
+    app.act_as(name).await.unwrap()
 }

@@ -1225,14 +1225,13 @@ async fn a_note_s_derived_resources_are_readable_by_id(backend: TestBackend) {
     // A new version of the note, analysed, gives the derived resources a new version; the
     // earlier one stays readable by vread.
     let updated = app
-        .client
-        .put(app.url(&format!("/api/v1/records/{note}")))
-        .bearer_auth(&patient)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body("主诉：头痛2天。体温 38.5℃。")
-        .send()
-        .await
-        .unwrap();
+        .new_version(
+            &patient,
+            &note,
+            "text/plain; charset=utf-8",
+            "主诉：头痛2天。体温 38.5℃。",
+        )
+        .await;
     assert_eq!(updated.status(), StatusCode::OK);
     let (status, current) = get(&app, &format!("/Provenance/{note}-nlp"), &patient).await;
     assert_eq!(status, StatusCode::OK, "{current}");

@@ -173,6 +173,24 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Replaces a record's content with a new version; returns the response.
+    pub async fn new_version(
+        &self,
+        token: &str,
+        record: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Response {
+        self.client
+            .put(self.url(&format!("/api/v1/records/{record}")))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Creates a text note for the token's patient and returns its id.
     pub async fn note(&self, token: &str, text: &str) -> String {
         let response = self

@@ -254,14 +254,8 @@ async fn versions_are_kept_and_readable(backend: TestBackend) {
     let (_, patient) = app.user("sun.li", "patient").await;
     let record = app.note(&patient, "version one").await;
     let updated = app
-        .client
-        .put(app.url(&format!("/api/v1/records/{record}")))
-        .bearer_auth(&patient)
-        .header("content-type", "text/plain")
-        .body("version two")
-        .send()
-        .await
-        .unwrap();
+        .new_version(&patient, &record, "text/plain", "version two")
+        .await;
     assert_eq!(json_of(updated, StatusCode::OK).await["current_version"], 2);
     let details = json_of(
         app.get(&format!("/api/v1/records/{record}"), Some(&patient))

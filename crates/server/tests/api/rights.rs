@@ -177,14 +177,13 @@ async fn export_verifies_offline(backend: TestBackend) {
     let first = app.note(&patient, note).await;
     app.note(&patient, "血常规：WBC 6.1").await;
     let response = app
-        .client
-        .put(app.url(&format!("/api/v1/records/{first}")))
-        .bearer_auth(&patient)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body("主诉：心悸三天，既往高血压")
-        .send()
-        .await
-        .unwrap();
+        .new_version(
+            &patient,
+            &first,
+            "text/plain; charset=utf-8",
+            "主诉：心悸三天，既往高血压",
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     let consent =
         json!({ "grantee": "dr_qian", "scope": { "kind": "all" }, "purposes": ["treatment"] });
