@@ -449,20 +449,34 @@ impl App {
         Ok(shown)
     }
 
-    /// Alerts raised from now on that the actor may see (as [`App::list_alerts`] decides),
-    /// each delivery audited. Ends at [`App::end_alert_streams`].
+    /// Alerts raised from now on that the holder of `bearer` may see (as
+    /// [`App::list_alerts`] decides), each delivery audited.
+    ///
+    /// The stream lives only as long as its access token would be accepted by a new
+    /// request: the token and the account are checked again before every delivery and every
+    /// 15 s while idle, so a suspended account or an expired token gets
+    /// nothing more and the stream ends (a client reconnects with a fresh token). It also
+    /// ends at [`App::end_alert_streams`].
     pub async fn alert_stream(
         &self,
-        actor: &Actor,
+        bearer: &str,
         purpose: Option<Purpose>,
     ) -> Result<BoxStream<'static, AlertView>, AppError> {
-        self.authorize_derived(actor).await?;
-        let purpose = purpose.or(Some(Purpose::Treatment));
-        let receiver = self.alerts.subscribe();
-        let closing = self.closing.subscribe();
-        let state = (self.clone(), actor.clone(), receiver, closing);
-        let alerts = stream::unfold(state, move |state| next_delivery(state, purpose));
-        Ok(alerts.boxed())
+        let actor = self.authenticate(bearer).await?;
+        self.authorize_derived(&actor).await?;
+        let mut recheck =
+            tokio::time::interval_at(tokio::time::Instant::now() + STREAM_RECHECK, STREAM_RECHECK);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let subscription = Subscription {
+            app: self.clone(),
+            bearer: bearer.to_owned(),
+            actor,
+            purpose: purpose.or(Some(Purpose::Treatment)),
+            alerts: self.alerts.subscribe(),
+            closing: self.closing.subscribe(),
+            recheck,
+        };
+        Ok(stream::unfold(subscription, Subscription::next_delivery).boxed())
     }
 
     /// Whether `actor` may receive `raised`; an allowed delivery is audited first.
@@ -551,39 +565,64 @@ impl App {
     }
 }
 
-/// What an alert stream holds between deliveries.
-type StreamState = (
-    App,
-    Actor,
-    broadcast::Receiver<Arc<Raised>>,
-    tokio::sync::watch::Receiver<bool>,
-);
+/// How often an idle alert stream checks that its token and account are still good.
+const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Waits for the next alert this subscriber may see; `None` once the server is closing.
-async fn next_delivery(
-    (app, actor, mut receiver, mut closing): StreamState,
+/// One open alert stream: who it is for, on what token, and what it listens to.
+struct Subscription {
+    app: App,
+    bearer: String,
+    actor: Actor,
     purpose: Option<Purpose>,
-) -> Option<(AlertView, StreamState)> {
-    loop {
-        let received = tokio::select! {
-            received = receiver.recv() => received,
-            _ = closing.wait_for(|closed| *closed) => return None,
-        };
-        let raised = match received {
-            Ok(raised) => raised,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::warn!(missed, "alert subscriber lagged");
+    alerts: broadcast::Receiver<Arc<Raised>>,
+    closing: tokio::sync::watch::Receiver<bool>,
+    recheck: tokio::time::Interval,
+}
+
+impl Subscription {
+    /// Waits for the next alert this subscriber may see; `None` once the server is closing
+    /// or the subscriber's token or account is no longer good.
+    async fn next_delivery(mut self) -> Option<(AlertView, Subscription)> {
+        loop {
+            let received = tokio::select! {
+                received = self.alerts.recv() => Some(received),
+                _ = self.recheck.tick() => None,
+                _ = self.closing.wait_for(|closed| *closed) => return None,
+            };
+            let Some(received) = received else {
+                if !self.still_signed_in().await {
+                    return None;
+                }
                 continue;
+            };
+            let raised = match received {
+                Ok(raised) => raised,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::warn!(missed, "alert subscriber lagged");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if !self.still_signed_in().await {
+                return None;
             }
-            Err(broadcast::error::RecvError::Closed) => return None,
-        };
-        match app.deliver(&actor, &raised, purpose).await {
-            Ok(true) => {
-                let view = raised.view.clone();
-                return Some((view, (app, actor, receiver, closing)));
+            match self.app.deliver(&self.actor, &raised, self.purpose).await {
+                Ok(true) => return Some((raised.view.clone(), self)),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(error = %err, "alert delivery check failed"),
             }
-            Ok(false) => {}
-            Err(err) => tracing::warn!(error = %err, "alert delivery check failed"),
+        }
+    }
+
+    /// Whether the stream's token would still be accepted for the same account; a failure
+    /// to check counts as no (the client reconnects).
+    async fn still_signed_in(&self) -> bool {
+        match self.app.authenticate(&self.bearer).await {
+            Ok(actor) => actor.user_id == self.actor.user_id,
+            Err(err) => {
+                tracing::debug!(reason = %err, "alert stream ended");
+                false
+            }
         }
     }
 }

@@ -43,6 +43,26 @@ where
     }
 }
 
+/// The bearer token of the request, unchecked: for a handler that hands it to the
+/// application to check for longer than the request (the alert stream).
+pub struct BearerToken(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for BearerToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AppError::Unauthenticated)?;
+        Ok(BearerToken(token.to_owned()))
+    }
+}
+
 /// The authenticated, active user behind the request's bearer token.
 pub struct AuthUser(pub Actor);
 
@@ -54,16 +74,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthenticated)?;
+        let BearerToken(token) = BearerToken::from_request_parts(parts, state).await?;
         let app = App::from_ref(state);
-        Ok(AuthUser(app.authenticate(token).await?))
+        Ok(AuthUser(app.authenticate(&token).await?))
     }
 }
 

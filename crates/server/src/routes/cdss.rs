@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::ErrorEnvelope;
 use super::records::purpose;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiQuery, AuthUser};
+use crate::extract::{ApiJson, ApiQuery, AuthUser, BearerToken};
 
 /// A score the API can compute.
 #[derive(Serialize, ToSchema)]
@@ -233,6 +233,8 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 ///
 /// Each subscriber receives only the alerts `GET /api/v1/cdss/alerts` would show them; each
 /// delivery is audited (`cdss.alert_delivered`). A comment is sent every 15 s while idle.
+/// The stream ends when its access token expires or the account is suspended (checked
+/// before each delivery and every 15 s); the client reconnects with a fresh token.
 #[utoipa::path(get, path = "/api/v1/cdss/alerts/stream", tag = "cdss",
     params(("purpose" = Option<String>, Query, description = "Why a doctor looks (default `treatment`)")),
     security(("bearer" = [])),
@@ -240,11 +242,11 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn alert_stream(
     State(app): State<App>,
-    AuthUser(actor): AuthUser,
+    BearerToken(bearer): BearerToken,
     ApiQuery(query): ApiQuery<AlertQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let purpose = purpose(query.purpose.as_deref())?;
-    let alerts = app.alert_stream(&actor, purpose).await?;
+    let alerts = app.alert_stream(&bearer, purpose).await?;
     let events = alerts.filter_map(|alert| async move {
         match Event::default().event("alert").json_data(&alert) {
             Ok(event) => Some(Ok(event)),

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::BearerToken;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use meditrustal_app::fhir_model::scopes::{Access, Scopes};
@@ -68,15 +69,8 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or(AppError::Unauthenticated)?;
-        let (actor, scope) = App::from_ref(state).authenticate_scoped(token).await?;
+        let BearerToken(token) = BearerToken::from_request_parts(parts, state).await?;
+        let (actor, scope) = App::from_ref(state).authenticate_scoped(&token).await?;
         Ok(FhirUser(actor, scope.as_deref().map(Scopes::parse)))
     }
 }
@@ -223,9 +217,11 @@ fn resource_type(name: &str) -> Result<ResourceType, FhirFailure> {
 fn purpose(headers: &HeaderMap) -> Result<Option<Purpose>, FhirFailure> {
     match headers.get("x-purpose-of-use").map(|v| v.to_str()) {
         None => Ok(Some(Purpose::Treatment)),
-        Some(Ok(text)) => Ok(Some(Purpose::parse(text).map_err(|v| {
-            FhirFailure::Api(ApiError::from(meditrustal_app::AppError::Validation(v)))
-        })?)),
+        Some(Ok(text)) => {
+            Ok(Some(Purpose::parse(text).map_err(|v| {
+                FhirFailure::Api(ApiError::from(AppError::Validation(v)))
+            })?))
+        }
         Some(Err(_)) => Err(ApiError::invalid_query("X-Purpose-Of-Use is not valid").into()),
     }
 }
@@ -400,7 +396,7 @@ async fn vread(
     within_scopes(&scopes, &actor, kind, Access::Read)?;
     let purpose = purpose(&headers)?;
     let version: u32 = version.parse().map_err(|_| {
-        FhirFailure::Api(ApiError::from(meditrustal_app::AppError::NotFound {
+        FhirFailure::Api(ApiError::from(AppError::NotFound {
             what: "resource version",
         }))
     })?;

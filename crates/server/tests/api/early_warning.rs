@@ -16,6 +16,7 @@ on_both_backends!(
     a_septic_note_alerts_the_consented_doctor_only,
     vital_sign_records_raise_resolve_and_are_checked,
     alerts_follow_consent_scope_and_revocation,
+    a_suspended_doctors_alert_stream_ends_without_the_alert,
 );
 
 const SEPTIC_NOTE: &str = "体温38.9℃，心率118次/分，呼吸26次/分，血压88/52mmHg，神志模糊";
@@ -89,6 +90,20 @@ impl EventStream {
                 .expect("the stream stays open");
             self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
         }
+    }
+
+    /// Everything the server sends until it ends the stream (keep-alive comments included,
+    /// so the guard covers the whole read, not each chunk).
+    async fn rest(mut self) -> String {
+        let read_to_end = async {
+            while let Some(chunk) = self.response.chunk().await.unwrap() {
+                self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        };
+        tokio::time::timeout(STREAM_GUARD, read_to_end)
+            .await
+            .expect("the stream ends before the guard");
+        self.buffer
     }
 }
 
@@ -458,4 +473,46 @@ async fn alerts_follow_consent_scope_and_revocation(backend: TestBackend) {
         StatusCode::OK
     );
     assert!(alerts(&app, &doctor).await.is_empty(), "revoked");
+}
+
+/// A stream is only as good as the token and account it was opened with: once the doctor
+/// is suspended, the next alert is not delivered and the stream ends.
+async fn a_suspended_doctors_alert_stream_ends_without_the_alert(backend: TestBackend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (_, patient) = app.user("he.jun", "patient").await;
+    let (doctor_id, doctor) = app.user("dr.ma", "doctor").await;
+    consent(&app, &patient, "dr.ma").await;
+    let stream = EventStream::open(&app, &doctor).await;
+
+    let admin = app.token("admin").await;
+    let suspend = format!("/api/v1/admin/users/{doctor_id}/suspend");
+    let suspended = json_of(
+        app.post(&suspend, &json!({}), Some(&admin)).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(suspended["status"], "suspended");
+    app.note(&patient, SEPTIC_NOTE).await;
+
+    let sent = stream.rest().await;
+    assert!(!sent.contains("event: alert"), "{sent}");
+    assert_eq!(
+        alerts(&app, &patient).await.len(),
+        3,
+        "the alerts were raised"
+    );
+    let audit = json_of(
+        app.get("/api/v1/audit?limit=200", Some(&patient)).await,
+        StatusCode::OK,
+    )
+    .await;
+    let delivered = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "cdss.alert_delivered")
+        .count();
+    assert_eq!(delivered, 0);
 }
