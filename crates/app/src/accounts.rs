@@ -129,7 +129,14 @@ impl App {
     }
 
     pub async fn login(&self, request: LoginRequest) -> Result<Session, AppError> {
-        self.throttle.check(&request.username, request.client)?;
+        self.throttle
+            .check(
+                self.store.as_ref(),
+                &request.username,
+                request.client,
+                self.clock.now(),
+            )
+            .await?;
         // An unparseable name cannot exist; treat it like a wrong password, not a 422,
         // so the answer does not hint at the rules an attacker is fighting.
         let user = match Username::parse(&request.username) {

@@ -154,7 +154,10 @@ impl App {
                 settings.access_token_ttl,
             )),
             passwords: Arc::new(passwords::PasswordHasher::new()),
-            throttle: Arc::new(throttle::LoginThrottle::new(settings.throttle)),
+            throttle: Arc::new(throttle::LoginThrottle::new(
+                settings.throttle,
+                parts.jwt_secret.derive("meditrustal login throttle"),
+            )),
             refresh_token_ttl: settings.refresh_token_ttl,
             vault: Arc::new(parts.vault),
             ledger_key: Arc::new(parts.ledger_key),
@@ -188,7 +191,9 @@ impl App {
     }
 
     /// Forgets throttling state of clients that have been quiet; call periodically.
-    pub fn prune_throttle(&self) {
-        self.throttle.prune();
+    pub async fn prune_throttle(&self) -> Result<u64, AppError> {
+        self.throttle
+            .prune(self.store.as_ref(), self.clock.now())
+            .await
     }
 }

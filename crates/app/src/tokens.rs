@@ -6,6 +6,8 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use meditrustal_domain::{Role, UserId};
 use secrecy::{ExposeSecret, SecretSlice};
+
+use crate::research_cohort::keyed;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -27,6 +29,11 @@ impl JwtSecret {
 
     pub fn new(bytes: Vec<u8>) -> Option<JwtSecret> {
         (bytes.len() >= Self::MIN_LEN).then(|| JwtSecret(bytes.into()))
+    }
+
+    /// A key for another purpose, the same on every replica that shares the secret.
+    pub(crate) fn derive(&self, purpose: &str) -> [u8; 32] {
+        keyed(self.0.expose_secret(), &[purpose.as_bytes()])
     }
 }
 

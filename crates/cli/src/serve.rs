@@ -154,7 +154,9 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
             tick.tick().await;
-            app.prune_throttle();
+            if let Err(err) = app.prune_throttle().await {
+                tracing::warn!(%err, "pruning the login throttle failed");
+            }
         }
     });
     application

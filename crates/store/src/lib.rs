@@ -257,6 +257,38 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     async fn revoke_user_tokens(&self, user: UserId, now: OffsetDateTime)
     -> Result<(), StoreError>;
+
+    /// Counts one login attempt against a throttled key by the generic cell rate algorithm,
+    /// atomically for every process on the database: the attempt is admitted when the key's
+    /// theoretical arrival time, moved on by one interval, stays within the tolerance of
+    /// now, and then the moved time is stored. A refusal returns the stored time unchanged.
+    async fn admit_login_attempt(
+        &self,
+        key_hash: &str,
+        step: RateStep,
+    ) -> Result<RateAdmission, StoreError>;
+    /// Deletes the keys whose theoretical arrival time has passed (the same as no row).
+    async fn prune_login_throttle(&self, now_us: i64) -> Result<u64, StoreError>;
+}
+
+/// One attempt's parameters for [`AccountStore::admit_login_attempt`], in microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateStep {
+    pub now_us: i64,
+    /// The time one attempt uses up (a minute divided by the attempts allowed per minute).
+    pub interval_us: i64,
+    /// How far ahead of now a key's arrival time may run (the burst times the interval).
+    pub tolerance_us: i64,
+}
+
+/// What [`AccountStore::admit_login_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateAdmission {
+    Admitted,
+    /// Refused; the key's theoretical arrival time (`None` if it was pruned meanwhile).
+    Refused {
+        tat_us: Option<i64>,
+    },
 }
 
 /// Opens the database a URL names: `sqlite:…` or `postgres://…` / `postgresql://…`.
@@ -492,6 +524,46 @@ macro_rules! sql_store {
                 .execute(&self.pool)
                 .await?;
                 Ok(())
+            }
+
+            async fn admit_login_attempt(
+                &self,
+                key_hash: &str,
+                step: $crate::RateStep,
+            ) -> Result<$crate::RateAdmission, $crate::StoreError> {
+                // One statement, so concurrent attempts on any replica are serialised by the
+                // row: the update happens only while the moved time stays within tolerance.
+                let admitted = sqlx::query(
+                    "INSERT INTO login_throttle (key_hash, tat_us) VALUES ($1, $2 + $3) \
+                     ON CONFLICT (key_hash) DO UPDATE SET tat_us = \
+                     CASE WHEN login_throttle.tat_us > $2 THEN login_throttle.tat_us ELSE $2 END + $3 \
+                     WHERE CASE WHEN login_throttle.tat_us > $2 THEN login_throttle.tat_us ELSE $2 END \
+                     + $3 - $2 <= $4 \
+                     RETURNING tat_us",
+                )
+                .bind(key_hash)
+                .bind(step.now_us)
+                .bind(step.interval_us)
+                .bind(step.tolerance_us)
+                .fetch_optional(&self.pool)
+                .await?;
+                if admitted.is_some() {
+                    return Ok($crate::RateAdmission::Admitted);
+                }
+                let tat_us: Option<i64> =
+                    sqlx::query_scalar("SELECT tat_us FROM login_throttle WHERE key_hash = $1")
+                        .bind(key_hash)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                Ok($crate::RateAdmission::Refused { tat_us })
+            }
+
+            async fn prune_login_throttle(&self, now_us: i64) -> Result<u64, $crate::StoreError> {
+                let done = sqlx::query("DELETE FROM login_throttle WHERE tat_us < $1")
+                    .bind(now_us)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
     };

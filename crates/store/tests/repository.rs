@@ -11,7 +11,7 @@ use meditrustal_domain::{
 use meditrustal_ledger::{MemoryTree, SigningKey};
 use meditrustal_store::{
     Change, LeafRow, LedgerEvent, NewRecord, NewRecordVersion, NewRefreshToken, NewUser, Page,
-    Store, StoreError, TokenRotation, Write,
+    RateAdmission, RateStep, Store, StoreError, TokenRotation, Write,
 };
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
 use time::{Duration, OffsetDateTime};
@@ -30,6 +30,8 @@ on_both_backends!(
     stale_writes_roll_back_the_whole_change,
     a_created_record_reads_back_as_its_new_record_meta,
     a_record_reads_with_its_current_or_named_version,
+    login_attempts_follow_the_cell_rate_and_prune,
+    login_attempts_from_two_processes_share_one_limit,
 );
 
 async fn store(backend: TestBackend) -> Option<(TestDatabase, Arc<dyn Store>)> {
@@ -583,4 +585,86 @@ async fn a_record_reads_with_its_current_or_named_version(backend: TestBackend) 
     assert_eq!(joined(Some(3)).await.unwrap(), Some((meta, None)));
     let missing = store.record_and_version(RecordId(Uuid::now_v7()), None);
     assert_eq!(missing.await.unwrap(), None);
+}
+
+/// Five a minute with a burst of five: an attempt uses 12 s and a key may run 60 s ahead.
+fn five_a_minute(now_us: i64) -> RateStep {
+    RateStep {
+        now_us,
+        interval_us: 12_000_000,
+        tolerance_us: 60_000_000,
+    }
+}
+
+async fn login_attempts_follow_the_cell_rate_and_prune(backend: TestBackend) {
+    let Some((_db, store)) = store(backend).await else {
+        return;
+    };
+    let t0 = 1_800_000_000_000_000;
+    for _ in 0..5 {
+        let admitted = store.admit_login_attempt("k", five_a_minute(t0)).await;
+        assert_eq!(admitted.unwrap(), RateAdmission::Admitted);
+    }
+    // The burst is spent; the refusal changes nothing and names the arrival time.
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .admit_login_attempt("k", five_a_minute(t0))
+                .await
+                .unwrap(),
+            RateAdmission::Refused {
+                tat_us: Some(t0 + 60_000_000)
+            }
+        );
+    }
+    // Other keys are not affected.
+    let other = store.admit_login_attempt("other", five_a_minute(t0)).await;
+    assert_eq!(other.unwrap(), RateAdmission::Admitted);
+    // One interval later, exactly one more attempt fits.
+    let later = t0 + 12_000_000;
+    let admitted = store.admit_login_attempt("k", five_a_minute(later)).await;
+    assert_eq!(admitted.unwrap(), RateAdmission::Admitted);
+    assert!(matches!(
+        store
+            .admit_login_attempt("k", five_a_minute(later))
+            .await
+            .unwrap(),
+        RateAdmission::Refused { .. }
+    ));
+    // Pruning removes only keys whose arrival time has passed.
+    assert_eq!(
+        store.prune_login_throttle(t0 + 12_000_001).await.unwrap(),
+        1
+    );
+    assert!(matches!(
+        store
+            .admit_login_attempt("k", five_a_minute(later))
+            .await
+            .unwrap(),
+        RateAdmission::Refused { .. }
+    ));
+    assert_eq!(
+        store.prune_login_throttle(t0 + 72_000_001).await.unwrap(),
+        1
+    );
+}
+
+/// Two stores on one database stand for two replicas: attempts made at the same moment
+/// through both, concurrently, are admitted five times in all.
+async fn login_attempts_from_two_processes_share_one_limit(backend: TestBackend) {
+    let Some((db, one)) = store(backend).await else {
+        return;
+    };
+    let two = meditrustal_store::connect(&db.url).await.unwrap();
+    let t0 = 1_800_000_000_000_000;
+    let attempts = (0..12).map(|i| {
+        let store = if i % 2 == 0 { one.clone() } else { two.clone() };
+        async move { store.admit_login_attempt("shared", five_a_minute(t0)).await }
+    });
+    let outcomes = futures_util::future::join_all(attempts).await;
+    let admitted = outcomes
+        .into_iter()
+        .filter(|outcome| *outcome.as_ref().unwrap() == RateAdmission::Admitted)
+        .count();
+    assert_eq!(admitted, 5);
 }
