@@ -23,6 +23,7 @@ mod fhir_nlp;
 mod fhir_platform;
 mod gc;
 mod k_anonymity;
+mod keyed_digest;
 mod keys;
 mod models;
 mod nlp;

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hmac::{Hmac, KeyInit, Mac};
 use meditrustal_clinical::observation::{Observation, ObservedValue};
 use meditrustal_domain::{
     DataCategory, PatientProfile, Role, Sex, UserId, UserStatus, ValidationError,
@@ -18,11 +17,11 @@ use meditrustal_domain::{
 use meditrustal_nlp::Analysis;
 use meditrustal_store::{ResearchProject, ResearchWrite, Write};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use time::{Date, OffsetDateTime, Time};
 
 use crate::early_warning::to_time;
 use crate::events::{AuditEvent, Outcome};
+use crate::keyed_digest::keyed;
 use crate::policy::{Action, Actor};
 use crate::record_nlp::{binding_name, is_note};
 use crate::{App, AppError};
@@ -239,18 +238,6 @@ fn icd10_matches(criterion: &str, code: &str) -> bool {
         Some(prefix) => code.starts_with(prefix),
         None => code == criterion,
     }
-}
-
-/// HMAC-SHA256 of `parts` under `key`.
-pub(crate) fn keyed(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key) else {
-        return [0; 32];
-    };
-    for part in parts {
-        mac.update(&(part.len() as u64).to_be_bytes());
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
 }
 
 /// The published form of a true count (module docs).
@@ -484,13 +471,5 @@ mod tests {
         assert!(icd10_matches("E11*", "E11.9") && icd10_matches("E11*", "e11"));
         assert!(!icd10_matches("E11", "E11.9") && icd10_matches("E11.9", "E11.9"));
         assert!(!icd10_matches("E11*", "E10.1"));
-    }
-
-    #[test]
-    fn keyed_digests_depend_on_key_and_every_part() {
-        let a = keyed(b"k1", &[b"x", b"y"]);
-        assert_eq!(a, keyed(b"k1", &[b"x", b"y"]));
-        assert_ne!(a, keyed(b"k2", &[b"x", b"y"]));
-        assert_ne!(a, keyed(b"k1", &[b"xy"]));
     }
 }

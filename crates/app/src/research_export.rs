@@ -28,8 +28,9 @@ use uuid::Uuid;
 
 use crate::events::{AuditEvent, Outcome};
 use crate::k_anonymity::{GeneralisationReport, Generalised, QuasiIdentifiers, anonymise};
+use crate::keyed_digest::keyed;
 use crate::policy::{Action, Actor, Basis};
-use crate::research_cohort::{Subject, keyed};
+use crate::research_cohort::Subject;
 use crate::{App, AppError};
 
 /// k when the request names none.

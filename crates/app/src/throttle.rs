@@ -11,7 +11,7 @@ use meditrustal_store::{RateAdmission, RateStep, Store};
 use time::OffsetDateTime;
 
 use crate::AppError;
-use crate::research_cohort::keyed;
+use crate::keyed_digest::keyed;
 
 /// How many login attempts are allowed per minute, per account and per client address.
 /// Each limit is also the burst size.

@@ -6,14 +6,13 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use meditrustal_domain::{Role, UserId};
 use secrecy::{ExposeSecret, SecretSlice};
-
-use crate::research_cohort::keyed;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::AppError;
+use crate::keyed_digest::keyed;
 use crate::random::random_bytes;
 
 /// Access tokens live at most this long, so a stolen one is useful only briefly.

@@ -22,7 +22,12 @@ pub enum ConsentScope {
 }
 
 impl ConsentScope {
-    /// Empty lists would make a consent that covers nothing; refuse them.
+    /// The most records one consent may name: each is checked at grant time and listed in
+    /// every search the consent makes visible; more is a case for categories or `all`.
+    pub const MAX_RECORDS: usize = 1_000;
+
+    /// Empty lists would make a consent that covers nothing, and overlong record lists one
+    /// that is costly to check and to search with; refuse both.
     pub fn validate(self) -> Result<ConsentScope, ValidationError> {
         let empty = match &self {
             ConsentScope::All => false,
@@ -34,6 +39,18 @@ impl ConsentScope {
                 "scope",
                 "EMPTY_SCOPE",
                 "the scope names nothing",
+            ));
+        }
+        if let ConsentScope::Records { records } = &self
+            && records.len() > Self::MAX_RECORDS
+        {
+            return Err(ValidationError::new(
+                "scope",
+                "SCOPE_TOO_LARGE",
+                format!(
+                    "a consent names at most {} records; grant categories or all records instead",
+                    Self::MAX_RECORDS
+                ),
             ));
         }
         Ok(self)
@@ -164,6 +181,17 @@ mod tests {
             .is_err()
         );
         assert!(ConsentScope::All.validate().is_ok());
+    }
+
+    #[test]
+    fn a_scope_names_at_most_a_thousand_records() {
+        let records = |n: u128| ConsentScope::Records {
+            records: (0..n).map(|i| RecordId(Uuid::from_u128(i))).collect(),
+        };
+        assert!(records(1_000).validate().is_ok());
+        let refused = records(1_001).validate().unwrap_err();
+        assert_eq!(refused.code, "SCOPE_TOO_LARGE");
+        assert_eq!(refused.field, "scope");
     }
 
     #[test]

@@ -619,6 +619,10 @@ async fn consent_scope_limits_what_a_doctor_sees(backend: TestBackend) {
         "INVALID_GRANTEE"
     );
     assert_eq!(grant_error(&app, &patient, json!({"grantee": "dr.si", "scope": {"kind": "categories", "categories": []}, "purposes": ["treatment"]})).await, "EMPTY_SCOPE");
+    let too_many: Vec<String> = (0..1_001)
+        .map(|i| uuid::Uuid::from_u128(i).to_string())
+        .collect();
+    assert_eq!(grant_error(&app, &patient, json!({"grantee": "dr.si", "scope": {"kind": "records", "records": too_many}, "purposes": ["treatment"]})).await, "SCOPE_TOO_LARGE");
     grant(&app, &patient, json!({"grantee": "dr.si", "scope": {"kind": "categories", "categories": ["lab-report"]}, "purposes": ["treatment"], "expires_at": "2099-01-01T00:00:00Z"})).await;
 
     assert_eq!(
