@@ -16,8 +16,7 @@ use meditrustal_fhir::datetime::instant_text;
 use meditrustal_fhir::search::{SearchValues, Sort, patient_id};
 use meditrustal_fhir::{Invalid, Issue, IssueCode, ResourceType, SearchQuery, validate};
 use meditrustal_store::{
-    FhirIndexRow, FhirOrder, FhirSearch, FhirToken, NewRecordVersion, RecordMeta, TokenFilter,
-    User, Write,
+    FhirIndexRow, FhirOrder, FhirSearch, NewRecordVersion, RecordMeta, User, Write,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -26,6 +25,7 @@ use uuid::Uuid;
 use crate::access::Facts;
 use crate::events::{AuditEvent, Outcome};
 use crate::fhir_nlp::{DerivedId, is_derived};
+use crate::fhir_tokens::TokenHasher;
 use crate::policy::{Action, Actor, Basis, Resource};
 use crate::records::RecordUpload;
 use crate::{App, AppError};
@@ -114,9 +114,10 @@ impl App {
         let patient = self.fhir_patient(kind, &resource, &[]).await?;
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
+        let hasher = self.token_hasher().await?;
         let meta = self
             .create_record_with(actor, upload, |version| {
-                vec![index_write(kind, patient, &resource, version)]
+                vec![index_write(hasher, kind, patient, &resource, version)]
             })
             .await?;
         Ok(served(kind, resource, &meta, 1, meta.created_at))
@@ -169,9 +170,10 @@ impl App {
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
         let expected = if_match.or(Some(meta.current_version));
+        let hasher = self.token_hasher().await?;
         let updated = match self
             .update_record_with(actor, record, upload, expected, |version| {
-                vec![index_write(kind, patient, &resource, version)]
+                vec![index_write(hasher, kind, patient, &resource, version)]
             })
             .await
         {
@@ -335,7 +337,7 @@ impl App {
         let now = self.clock.now();
         let search = FhirSearch {
             records: visible_records(actor, basis, &facts, purpose, now),
-            ..store_search(kind, patient, query)
+            ..store_search(self.token_hasher().await?, kind, patient, query)
         };
         let (total, ids) = self
             .store
@@ -572,43 +574,35 @@ pub(crate) fn served(
 }
 
 pub(crate) fn index_write(
+    hasher: &TokenHasher,
     kind: ResourceType,
     patient: UserId,
     resource: &Value,
     version: &NewRecordVersion,
 ) -> Write {
     let values = SearchValues::of(kind, resource);
-    let tokens = values
-        .tokens
-        .into_iter()
-        .filter_map(|(param, token)| {
-            Some(FhirToken {
-                param: param.as_str(),
-                system: token.system.unwrap_or_default(),
-                code: token.code?,
-            })
-        })
-        .collect();
+    let (status, date) = (values.status.clone(), values.date);
+    let tokens = hasher.tokens(values);
     Write::IndexFhirResource(FhirIndexRow {
         record_id: version.record_id,
         resource_type: kind.as_str(),
         patient,
-        status: values.status,
-        date: values.date.map(|d| (millis(d.start), millis(d.end))),
+        status,
+        date: date.map(|d| (millis(d.start), millis(d.end))),
         last_updated: millis(version.created_at),
         tokens,
         replaces: version.version > 1,
     })
 }
 
-fn store_search(kind: ResourceType, patient: UserId, query: &SearchQuery) -> FhirSearch {
+fn store_search(
+    hasher: &TokenHasher,
+    kind: ResourceType,
+    patient: UserId,
+    query: &SearchQuery,
+) -> FhirSearch {
     let tokens = |list: &[meditrustal_fhir::TokenValue]| {
-        list.iter()
-            .map(|t| TokenFilter {
-                system: t.system.clone(),
-                code: t.code.clone(),
-            })
-            .collect()
+        list.iter().map(|token| hasher.filter(token)).collect()
     };
     FhirSearch {
         patient: Some(patient),

@@ -177,11 +177,12 @@ impl App {
         let patient = self.fhir_patient(kind, &resource, pending).await?;
         let content = stored_content(resource.clone())?;
         let upload = fhir_upload(patient, purpose, content);
+        let hasher = self.token_hasher().await?;
         match request {
             EntryRequest::Create(_) => {
                 let (stage, _) = self
                     .stage_create(actor, upload, new_id, |version| {
-                        vec![index_write(kind, patient, &resource, version)]
+                        vec![index_write(hasher, kind, patient, &resource, version)]
                     })
                     .await?;
                 pending.push((new_id, patient));
@@ -208,7 +209,7 @@ impl App {
                         record,
                         upload,
                         Some(meta.current_version),
-                        |version| vec![index_write(kind, patient, &resource, version)],
+                        |version| vec![index_write(hasher, kind, patient, &resource, version)],
                     )
                     .await?;
                 Ok((stage, entry_response("200 OK", kind, &id, version)))

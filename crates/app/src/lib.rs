@@ -21,6 +21,7 @@ mod fhir;
 mod fhir_bundle;
 mod fhir_nlp;
 mod fhir_platform;
+mod fhir_tokens;
 mod gc;
 mod k_anonymity;
 mod keyed_digest;
@@ -131,6 +132,8 @@ pub struct App {
     /// Where alerts raised and texts analysed are reported (metrics), once installed.
     activity: Arc<activity::Activity>,
     patient_dids: Arc<patient_dids::PatientDids>,
+    /// Hashes FHIR index tokens; its key is read from the database on first use.
+    fhir_tokens: Arc<tokio::sync::OnceCell<fhir_tokens::TokenHasher>>,
 }
 
 /// What an [`App`] is built from; the binary (or a test) opens each part.
@@ -168,6 +171,7 @@ impl App {
             chain: None,
             activity: Arc::default(),
             patient_dids: Arc::default(),
+            fhir_tokens: Arc::default(),
         }
     }
 

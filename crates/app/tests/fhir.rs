@@ -1,6 +1,7 @@
-//! FHIR use cases where timing matters, staged exactly: an object store that runs a
+//! FHIR use cases the API cannot show: timing staged exactly (an object store that runs a
 //! concurrent request just before the next write puts that request's commit between
-//! another update's If-Match check and its commit.
+//! another update's If-Match check and its commit), and what the search index keeps in the
+//! database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -11,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
-use meditrustal_app::fhir_model::ResourceType;
+use meditrustal_app::fhir_model::{ResourceType, SearchQuery};
 use meditrustal_app::{Actor, FhirError, SystemClock};
 use meditrustal_domain::{Purpose, Role};
 use meditrustal_testkit::{TestBackend, TestDatabase, on_both_backends};
@@ -23,7 +24,10 @@ use object_store::{
 };
 use serde_json::{Value, json};
 
-on_both_backends!(a_stale_if_match_caught_at_commit_is_a_version_mismatch);
+on_both_backends!(
+    a_stale_if_match_caught_at_commit_is_a_version_mismatch,
+    token_codes_are_stored_hashed_and_rehashed_after_an_upgrade,
+);
 
 /// Delegates to `inner`; once armed, the next write first runs the armed task.
 struct Interleaving {
@@ -182,4 +186,74 @@ async fn a_stale_if_match_caught_at_commit_is_a_version_mismatch(backend: TestBa
         (current.version, current.resource["status"].clone()),
         (2, json!("final"))
     );
+}
+
+/// Runs SQL on the test database behind the application's back; returns the rows of the
+/// first column as text (empty for statements).
+async fn raw_sql(db: &TestDatabase, sql: &str) -> Vec<String> {
+    if db.url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap()
+    }
+}
+
+async fn found_by_code(app: &meditrustal_app::App, patient: &Actor, code: &str) -> u64 {
+    let pairs = [("code".to_owned(), code.to_owned())];
+    let query = SearchQuery::parse(ResourceType::Observation, &pairs).unwrap();
+    let page = app
+        .fhir_search(
+            patient,
+            ResourceType::Observation,
+            &query,
+            Some(Purpose::Treatment),
+        )
+        .await
+        .unwrap();
+    page.total.unwrap()
+}
+
+async fn token_codes_are_stored_hashed_and_rehashed_after_an_upgrade(backend: TestBackend) {
+    let Some(db) = TestDatabase::create(backend).await else {
+        return;
+    };
+    let app = common::local_app(&db).await;
+    let patient = common::user(&app, "zhao.min", Role::Patient).await;
+    let kind = ResourceType::Observation;
+    app.fhir_create(&patient, kind, observation(&patient, "final"), None)
+        .await
+        .unwrap();
+
+    // The database holds neither the code nor the system, yet searches find them.
+    let stored = raw_sql(&db, "SELECT system || ' ' || code FROM fhir_tokens").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(
+        !stored[0].contains("8867") && !stored[0].contains("loinc"),
+        "{stored:?}"
+    );
+    assert_eq!(
+        found_by_code(&app, &patient, "http://loinc.org|8867-4").await,
+        1
+    );
+    assert_eq!(found_by_code(&app, &patient, "8867-4").await, 1);
+    assert_eq!(found_by_code(&app, &patient, "8480-6").await, 0);
+
+    // What migration 0010 leaves of a resource indexed before: no tokens, not marked.
+    raw_sql(&db, "DELETE FROM fhir_tokens").await;
+    raw_sql(&db, "UPDATE fhir_resources SET tokens_hashed = 0").await;
+    assert_eq!(found_by_code(&app, &patient, "8867-4").await, 0);
+
+    // The next process (same database and keys) rehashes them and uses the same key.
+    let restarted = common::local_app(&db).await;
+    assert_eq!(restarted.hash_unhashed_fhir_tokens().await.unwrap(), 1);
+    assert_eq!(restarted.hash_unhashed_fhir_tokens().await.unwrap(), 0);
+    assert_eq!(
+        found_by_code(&restarted, &patient, "http://loinc.org|8867-4").await,
+        1
+    );
+    assert_eq!(found_by_code(&app, &patient, "8867-4").await, 1);
+    let keys = raw_sql(&db, "SELECT sealed FROM fhir_index_keys").await;
+    assert_eq!(keys.len(), 1);
 }

@@ -80,6 +80,16 @@ pub async fn run(settings: &Settings, file: &FileSettings, args: ServeArgs) -> a
         Ok(resumed) => tracing::info!(resumed, "unfinished exports restarted"),
         Err(err) => tracing::warn!(%err, "unfinished exports could not be restarted"),
     }
+    // FHIR resources indexed before token codes were hashed are found by code again only
+    // once their tokens are rewritten; do it before serving searches.
+    match app
+        .hash_unhashed_fhir_tokens()
+        .await
+        .context("hashing the FHIR index's tokens")?
+    {
+        0 => {}
+        hashed => tracing::info!(hashed, "FHIR index tokens of earlier resources hashed"),
+    }
     // Build the NLP engine (~0.3 s) now rather than on the first analysis request.
     app.warm_nlp().await.context("building the NLP engine")?;
 

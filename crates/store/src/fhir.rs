@@ -1,17 +1,18 @@
 //! The search index of FHIR resources stored as records: typed columns per parameter kind
 //! (migration 0008), written in the same commit as the record version they describe
-//! ([`crate::Write::IndexFhirResource`]) and removed with the record on erasure.
+//! ([`crate::Write::IndexFhirResource`]) and removed with the record on erasure. Token
+//! systems and codes arrive here already hashed under a key the application holds
+//! (migration 0010); the store compares them as opaque text.
 
 use async_trait::async_trait;
 use meditrustal_domain::{RecordId, UserId};
 
 use crate::StoreError;
 
-/// One token (`code` or `category`) of a resource.
+/// One token (`code` or `category`) of a resource, its system and code as keyed hashes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FhirToken {
     pub param: &'static str,
-    /// Empty when the coding has no system.
     pub system: String,
     pub code: String,
 }
@@ -101,6 +102,25 @@ impl FhirSearch {
 pub trait FhirStore: Send + Sync + 'static {
     /// How many resources match, and the ids of the requested page.
     async fn search_fhir(&self, search: &FhirSearch) -> Result<(u64, Vec<RecordId>), StoreError>;
+
+    /// The sealed key of the token hashes, once one was stored: its id and sealed text.
+    async fn fhir_index_key(&self) -> Result<Option<(uuid::Uuid, String)>, StoreError>;
+    /// Stores the key unless one is stored already (another process may have won).
+    async fn insert_fhir_index_key(&self, id: uuid::Uuid, sealed: &str) -> Result<(), StoreError>;
+    /// Indexed resources whose tokens are not hashed yet (indexed before migration 0010),
+    /// with their resource type, in record order after `after`, at most `limit`.
+    async fn fhir_resources_unhashed(
+        &self,
+        after: Option<RecordId>,
+        limit: u32,
+    ) -> Result<Vec<(RecordId, String)>, StoreError>;
+    /// Writes a not yet hashed resource's tokens and marks it; `false` (nothing written)
+    /// when it was marked meanwhile, because a newer version indexed its own tokens.
+    async fn hash_fhir_tokens(
+        &self,
+        record: RecordId,
+        tokens: &[FhirToken],
+    ) -> Result<bool, StoreError>;
 }
 
 /// A value bound to a search's SQL.
@@ -267,6 +287,97 @@ macro_rules! fhir_store {
                     ids.into_iter().map(meditrustal_domain::RecordId).collect(),
                 ))
             }
+
+            async fn fhir_index_key(
+                &self,
+            ) -> Result<Option<(uuid::Uuid, String)>, $crate::StoreError> {
+                Ok(sqlx::query_as("SELECT id, sealed FROM fhir_index_keys")
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn insert_fhir_index_key(
+                &self,
+                id: uuid::Uuid,
+                sealed: &str,
+            ) -> Result<(), $crate::StoreError> {
+                sqlx::query(
+                    "INSERT INTO fhir_index_keys (id, sealed) VALUES ($1, $2) \
+                     ON CONFLICT (singleton) DO NOTHING",
+                )
+                .bind(id)
+                .bind(sealed)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn fhir_resources_unhashed(
+                &self,
+                after: Option<meditrustal_domain::RecordId>,
+                limit: u32,
+            ) -> Result<Vec<(meditrustal_domain::RecordId, String)>, $crate::StoreError> {
+                let rows: Vec<(uuid::Uuid, String)> = sqlx::query_as(
+                    "SELECT record_id, resource_type FROM fhir_resources \
+                     WHERE tokens_hashed = 0 AND ($1 IS NULL OR record_id > $1) \
+                     ORDER BY record_id LIMIT $2",
+                )
+                .bind(after.map(|r| r.0))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, kind)| (meditrustal_domain::RecordId(id), kind))
+                    .collect())
+            }
+
+            async fn hash_fhir_tokens(
+                &self,
+                record: meditrustal_domain::RecordId,
+                tokens: &[$crate::fhir::FhirToken],
+            ) -> Result<bool, $crate::StoreError> {
+                let mut tx = self.pool.begin().await?;
+                // The mark first: it is the write that orders this against an update of
+                // the same resource, which writes the mark with its own tokens.
+                let marked = sqlx::query(
+                    "UPDATE fhir_resources SET tokens_hashed = 1 \
+                     WHERE record_id = $1 AND tokens_hashed = 0",
+                )
+                .bind(record.0)
+                .execute(&mut *tx)
+                .await?;
+                if marked.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                sqlx::query("DELETE FROM fhir_tokens WHERE record_id = $1")
+                    .bind(record.0)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_fhir_tokens(&mut *tx, record, tokens).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+
+        async fn insert_fhir_tokens(
+            tx: &mut <<$store as $crate::sql_backend::SqlBackend>::Db as sqlx::Database>::Connection,
+            record: meditrustal_domain::RecordId,
+            tokens: &[$crate::fhir::FhirToken],
+        ) -> Result<(), $crate::StoreError> {
+            for chunk in tokens.chunks($crate::group_commit::ROWS_PER_INSERT) {
+                let mut insert =
+                    sqlx::QueryBuilder::new("INSERT INTO fhir_tokens (record_id, param, system, code) ");
+                insert.push_values(chunk, |mut values, token| {
+                    values
+                        .push_bind(record.0)
+                        .push_bind(token.param)
+                        .push_bind(&token.system)
+                        .push_bind(&token.code);
+                });
+                insert.build().execute(&mut *tx).await?;
+            }
+            Ok(())
         }
 
         /// Replaces a resource's index rows with those of its new version.
@@ -279,7 +390,8 @@ macro_rules! fhir_store {
             }
             sqlx::query(
                 "INSERT INTO fhir_resources (record_id, resource_type, patient_id, status, \
-                 date_start, date_end, last_updated) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                 date_start, date_end, last_updated, tokens_hashed) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 1)",
             )
             .bind(row.record_id.0)
             .bind(row.resource_type)
@@ -290,19 +402,7 @@ macro_rules! fhir_store {
             .bind(row.last_updated)
             .execute(&mut *tx)
             .await?;
-            for chunk in row.tokens.chunks($crate::group_commit::ROWS_PER_INSERT) {
-                let mut insert =
-                    sqlx::QueryBuilder::new("INSERT INTO fhir_tokens (record_id, param, system, code) ");
-                insert.push_values(chunk, |mut values, token| {
-                    values
-                        .push_bind(row.record_id.0)
-                        .push_bind(token.param)
-                        .push_bind(&token.system)
-                        .push_bind(&token.code);
-                });
-                insert.build().execute(&mut *tx).await?;
-            }
-            Ok(())
+            insert_fhir_tokens(&mut *tx, row.record_id, &row.tokens).await
         }
 
         /// Erasure: the index holds clinical codes, so it goes with the record.

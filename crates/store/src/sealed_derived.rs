@@ -24,6 +24,8 @@ pub enum DerivedTable {
     ResearchProjectKeys,
     /// Finished research export files (`SealedRecord`).
     ResearchExportFiles,
+    /// The key of the FHIR token index's hashes (`SealedBlob`).
+    FhirIndexKey,
 }
 
 /// Where a table keeps its item: the table, its key columns (a second one only for NLP
@@ -36,7 +38,7 @@ struct Columns {
 }
 
 impl DerivedTable {
-    pub const ALL: [DerivedTable; 8] = [
+    pub const ALL: [DerivedTable; 9] = [
         DerivedTable::NlpResults,
         DerivedTable::Observations,
         DerivedTable::Alerts,
@@ -45,6 +47,7 @@ impl DerivedTable {
         DerivedTable::PatientProfiles,
         DerivedTable::ResearchProjectKeys,
         DerivedTable::ResearchExportFiles,
+        DerivedTable::FhirIndexKey,
     ];
 
     /// Whether the item is a `SealedRecord` (else a `SealedBlob`).
@@ -85,6 +88,7 @@ impl DerivedTable {
             },
             DerivedTable::ResearchProjectKeys => plain("research_projects", "secret"),
             DerivedTable::ResearchExportFiles => plain("research_exports", "sealed"),
+            DerivedTable::FhirIndexKey => plain("fhir_index_keys", "sealed"),
         }
     }
 
