@@ -454,9 +454,9 @@ impl App {
     ///
     /// The stream lives only as long as its access token would be accepted by a new
     /// request: the token and the account are checked again before every delivery and every
-    /// 15 s while idle, so a suspended account or an expired token gets
-    /// nothing more and the stream ends (a client reconnects with a fresh token). It also
-    /// ends at [`App::end_alert_streams`].
+    /// 15 s while idle, so a suspended account or an expired token gets nothing more and the
+    /// stream ends (a client reconnects with a fresh token). It also ends at
+    /// [`App::end_alert_streams`].
     pub async fn alert_stream(
         &self,
         bearer: &str,

@@ -581,16 +581,14 @@ pub(crate) fn index_write(
     version: &NewRecordVersion,
 ) -> Write {
     let values = SearchValues::of(kind, resource);
-    let (status, date) = (values.status.clone(), values.date);
-    let tokens = hasher.tokens(values);
     Write::IndexFhirResource(FhirIndexRow {
         record_id: version.record_id,
         resource_type: kind.as_str(),
         patient,
-        status,
-        date: date.map(|d| (millis(d.start), millis(d.end))),
+        status: values.status,
+        date: values.date.map(|d| (millis(d.start), millis(d.end))),
         last_updated: millis(version.created_at),
-        tokens,
+        tokens: hasher.tokens(values.tokens),
         replaces: version.version > 1,
     })
 }

@@ -1,14 +1,15 @@
 //! The FHIR search index keeps token systems and codes only as keyed hashes (a blind index),
 //! so that a database reader cannot tell which diagnosis or test codes a patient has.
-//! Searches hash the values they look for under the same key; every token match in the
-//! search API is by equality, so nothing is lost but prefix matching, which FHIR tokens do
-//! not have. What stays visible: how often a hashed code occurs, and which resources share
-//! one.
+//! Searches hash the values they look for under the same key; every token form the search
+//! API accepts is an equality, so all keep working (modifiers such as `:text` or `:in`,
+//! which it does not accept, would need more than a hash). What stays visible: how often a
+//! hashed code occurs, and which resources share one.
 //!
 //! The key is made once per deployment, sealed by the vault (re-wrapped by key rotation
 //! like every sealed item) and stored in `fhir_index_keys`; every replica reads the same.
 
 use meditrustal_domain::{RecordId, UserId};
+use meditrustal_fhir::search::TokenParam;
 use meditrustal_fhir::{ResourceType, SearchValues, TokenValue};
 use meditrustal_store::{FhirToken, TokenFilter};
 use serde_json::Value;
@@ -37,9 +38,8 @@ impl TokenHasher {
 
     /// A resource's tokens for the index; a coding without a code is not indexed, one
     /// without a system is indexed under the empty system (what `|code` looks for).
-    pub(crate) fn tokens(&self, values: SearchValues) -> Vec<FhirToken> {
-        values
-            .tokens
+    pub(crate) fn tokens(&self, tokens: Vec<(TokenParam, TokenValue)>) -> Vec<FhirToken> {
+        tokens
             .into_iter()
             .filter_map(|(param, token)| {
                 Some(FhirToken {
@@ -131,7 +131,9 @@ impl App {
         let content = self.open_version(&meta, &version).await?;
         let resource: Value = serde_json::from_slice(&content)
             .map_err(|err| AppError::Integrity(format!("record {record}: {err}")))?;
-        Ok(Some(hasher.tokens(SearchValues::of(kind, &resource))))
+        Ok(Some(
+            hasher.tokens(SearchValues::of(kind, &resource).tokens),
+        ))
     }
 }
 
@@ -152,7 +154,7 @@ mod tests {
             "subject": {"reference": "Patient/x"}
         });
         let values = SearchValues::of(ResourceType::Observation, &resource);
-        let tokens = hasher(1).tokens(values);
+        let tokens = hasher(1).tokens(values.tokens);
         let code = tokens.iter().find(|t| t.param == "code").unwrap();
         assert!(!code.code.contains("8867") && !code.system.contains("loinc"));
         assert_eq!(code.code.len(), 32);
