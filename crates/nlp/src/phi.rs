@@ -27,7 +27,7 @@ const NOT_NAMES_AFTER_CUE: &[&str] = &[
 ];
 
 /// Cue words after which a name follows (`患者孔祥林`, `家属：`, `主治医师：`).
-const NAME_CUES: &str = r"患者|患儿|病人|家属|其妻|其夫|之妻|之夫|妻子|丈夫|儿子|女儿|侄女|侄子|孙子|孙女|外孙女|外孙|儿媳|女婿|其子|其女|其母|其父|其姐|其兄|其弟|其妹|哥哥|姐姐|弟弟|妹妹|父亲|母亲|陪同人|委托人|代理人|接诊医生|值班医生|会诊医生|之女|之子|之母|之父|审核者|书写者|检查者|操作者|报告者|录入者|核对者|申请者|老人|姓名|联系人|监护人|签名|记录者|记录人|记录护士|责任护士|护士|主管医师|主治医师|经治医师|住院医师|报告医师|诊断医师|审核医师|申请医师|送检医师|医师|医生|审核|报告人|患方";
+const NAME_CUES: &str = r"患者|患儿|病人|家属|其母亲|其父亲|其妻子|其丈夫|其儿子|其女儿|其哥哥|其姐姐|其弟弟|其妹妹|其孙子|其孙女|其妻|其夫|之妻|之夫|妻子|丈夫|儿子|女儿|侄女|侄子|孙子|孙女|外孙女|外孙|儿媳|女婿|其子|其女|其母|其父|其姐|其兄|其弟|其妹|哥哥|姐姐|弟弟|妹妹|父亲|母亲|陪同人|委托人|代理人|接诊医生|值班医生|会诊医生|之女|之子|之母|之父|审核者|书写者|检查者|操作者|报告者|录入者|核对者|申请者|老人|姓名|联系人|监护人|签名|记录者|记录人|记录护士|责任护士|护士|主管医师|主治医师|经治医师|住院医师|报告医师|诊断医师|审核医师|申请医师|送检医师|医师|医生|审核|报告人|患方";
 
 /// Role words written before a title (`主管医师`, `主任医师`): not names.
 const ROLE_WORDS: &[&str] = &[
@@ -165,6 +165,15 @@ impl Surnames {
     }
 }
 
+/// An alternation with its longer alternatives first: at one position the regex engine
+/// takes the first alternative that matches, so `其母` would otherwise win over `其母亲` and
+/// leave `亲` where the name should begin.
+fn longest_first(alternation: &str) -> String {
+    let mut alternatives: Vec<&str> = alternation.split('|').collect();
+    alternatives.sort_by_key(|a| std::cmp::Reverse(a.chars().count()));
+    alternatives.join("|")
+}
+
 fn compile(name: &'static str, pattern: &str) -> Result<Regex, NlpError> {
     Regex::new(pattern).map_err(|e| NlpError::Pattern {
         name,
@@ -186,7 +195,7 @@ impl PhiRules {
             email: compile("email", r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")?,
             date: compile(
                 "date",
-                r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|(?:19|20)\d{2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}[日号]",
+                r"(?:19|20)\d{2}年\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}|(?:19|20)\d{2}[-/.]\d{1,2}|\d{1,2}月\d{1,2}[日号]|[一二][九〇○零][〇○零一二三四五六七八九]{2}年[一二三四五六七八九十]{1,2}月(?:[一二三四五六七八九十]{1,3}[日号])?",
             )?,
             age: compile(
                 "age",
@@ -216,7 +225,10 @@ impl PhiRules {
                 "org",
                 &format!(r"[\p{{Han}}0-9]{{2,20}}?(?:{ORG_SUFFIXES})"),
             )?,
-            name_cue: compile("name_cue", &format!(r"(?:{NAME_CUES})[:：\s]*"))?,
+            name_cue: compile(
+                "name_cue",
+                &format!(r"(?:{})[:：\s]*", longest_first(NAME_CUES)),
+            )?,
             name_sex: compile(r"name_sex", r"(\p{Han}{2,4})[\s,，、]+[男女][\s,，、]")?,
             name_some: compile("name_some", r"\p{Han}{1,2}某某?")?,
             bank_card: compile("bank_card", r"\d{4}(?:[ -]?\d{4}){2,3}(?:[ -]?\d{1,3})?")?,
@@ -416,8 +428,14 @@ impl PhiRules {
             .iter()
             .find(|x| s.ends_with(*x))
             .map_or(0, |x| x.len());
-            let head = s.get(..s.len() - title_len).unwrap_or("");
-            if ROLE_WORDS.iter().any(|r| head.ends_with(r)) {
+            // `张主任医师`, `李副主任`: role words may stand between the name and the title;
+            // with nothing before them (`主治医师`) there is no name.
+            let mut head = s.get(..s.len() - title_len).unwrap_or("");
+            while let Some(role) = ROLE_WORDS.iter().find(|r| head.ends_with(*r)) {
+                head = head.get(..head.len() - role.len()).unwrap_or("");
+            }
+            head = head.strip_suffix('副').unwrap_or(head);
+            if head.is_empty() {
                 continue;
             }
             for (off, _) in head.char_indices() {
@@ -455,8 +473,24 @@ impl PhiRules {
             len += c.len_utf8();
             given += 1;
         }
+        if counts_time(rest) {
+            // `患者于三天前`, `于二〇二四年`: the surname-like 于 begins a time, not a name.
+            return None;
+        }
         (given > 0).then_some(len)
     }
+}
+
+/// Whether text opens with a numeral and a unit of time or count (`三天`, `一周`, `半年`,
+/// `二〇`): what follows a preposition that is also a surname (`于`), never a given name.
+fn counts_time(text: &str) -> bool {
+    const NUMERALS: &str = "一二三四五六七八九十两半〇零百千几数";
+    const UNITS: &str = "天周月年日时分秒个余多小次岁〇";
+    let mut chars = text.chars();
+    matches!(
+        (chars.next(), chars.next()),
+        (Some(n), Some(u)) if NUMERALS.contains(n) && (UNITS.contains(u) || NUMERALS.contains(u))
+    )
 }
 
 /// What a note must hold for some patterns to match at all, found in one pass so that those
@@ -610,10 +644,19 @@ fn org_start(t: &str, s: usize, e: usize) -> Option<usize> {
         '住', '居', '于', '在', '至', '到', '往', '从', '由', '经', '送', '赴', '转', '去', '入',
         '曾', '就', '自', '及', '和', '与', '的', '诊', '来', '回',
     ];
+    // Names in which one of those characters belongs to the name itself (北京协和医院,
+    // 和平县, 自贡市, 来宾市): there it introduces nothing.
+    const WITHIN_NAMES: &[&str] = &["协和", "仁和", "和平", "太和", "永和", "自贡", "来宾"];
     let span = t.get(s..e)?;
     let mut start = s;
     for (off, c) in span.char_indices() {
-        if INTRO.contains(&c) {
+        let within_name = WITHIN_NAMES.iter().any(|word| {
+            span.get(off..).is_some_and(|rest| rest.starts_with(word))
+                || span
+                    .get(..off + c.len_utf8())
+                    .is_some_and(|head| head.ends_with(word))
+        });
+        if INTRO.contains(&c) && !within_name {
             start = s + off + c.len_utf8();
         }
     }
@@ -740,6 +783,26 @@ mod tests {
     }
 
     #[test]
+    fn kin_cues_roles_before_titles_and_times_after_yu() {
+        let got = find("由其母亲李桂芳陪同，其父亲王大明代诉。张主任医师查房，李副主任医师会诊。");
+        for name in ["李桂芳", "王大明", "张", "李"] {
+            assert!(
+                got.contains(&(name.into(), PhiType::Name)),
+                "{name}: {got:?}"
+            );
+        }
+        // 于 is a surname and a preposition: before a duration or a date it is the latter.
+        let got = find("患者于三天前出现咳嗽，于一周前受凉，于二〇二四年三月十二日就诊。");
+        assert!(!got.iter().any(|(_, k)| *k == PhiType::Name), "{got:?}");
+        assert!(
+            got.contains(&("二〇二四年三月十二日".into(), PhiType::Date)),
+            "{got:?}"
+        );
+        // Role words alone before a title name nobody.
+        assert!(find("主治医师查房，上级医师指示。").is_empty());
+    }
+
+    #[test]
     fn names_ids_and_contacts() {
         let got =
             find("患者张伟，男，93岁，身份证11010519491231002X，电话13912345678，邮箱a.b@x.cn");
@@ -761,6 +824,29 @@ mod tests {
             "{got:?}"
         );
         assert!(got.contains(&("330102K7".into(), PhiType::OtherId)));
+    }
+
+    #[test]
+    fn organisations_whose_names_hold_a_linking_character() {
+        for (text, org) in [
+            ("2019年在北京协和医院行阑尾切除术", "北京协和医院"),
+            ("曾于和平县人民医院住院", "和平县人民医院"),
+            ("转自自贡市第一人民医院", "自贡市第一人民医院"),
+        ] {
+            let got = find(text);
+            assert!(got.contains(&(org.into(), PhiType::Org)), "{text}: {got:?}");
+        }
+        // A generic place after a linking word is still not an organisation.
+        assert!(
+            !find("患者在家中摔倒后送至医院")
+                .iter()
+                .any(|(_, k)| *k == PhiType::Org)
+        );
+        assert!(
+            !find("回当地医院继续治疗")
+                .iter()
+                .any(|(_, k)| *k == PhiType::Org)
+        );
     }
 
     #[test]
