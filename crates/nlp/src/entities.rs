@@ -346,7 +346,7 @@ pub fn recognize(lexicon: &Lexicon, norm: &NormText<'_>, sections: &[Section]) -
             break;
         }
     }
-    trim_history_suffix(norm, &mut spans);
+    trim_history_suffix(lexicon, norm, &mut spans);
     spans
         .into_iter()
         .filter(|s| s.end > s.start && !inside_header(sections, s))
@@ -436,12 +436,16 @@ fn resolve_overlaps(spans: &mut Vec<Span>) {
     });
 }
 
-/// `高血压病史`: the `病` belongs to the history trigger `病史`, not to the disease.
-fn trim_history_suffix(norm: &NormText<'_>, spans: &mut [Span]) {
+/// `高血压病史`: the `病` belongs to the history trigger `病史`, not to the disease, when what
+/// is left is a disease term itself; in `冠心病史` and `糖尿病史` it belongs to the disease.
+fn trim_history_suffix(lexicon: &Lexicon, norm: &NormText<'_>, spans: &mut [Span]) {
     for s in spans.iter_mut().filter(|s| s.kind == EntityType::Dis) {
         if s.end >= s.start + 3
             && norm.char_at(s.end - 1) == Some('病')
             && norm.char_at(s.end) == Some('史')
+            && lexicon
+                .lookup(norm.slice(s.start, s.end - 1))
+                .is_some_and(|e| e.kind == EntityType::Dis)
         {
             s.end -= 1;
         }
@@ -867,6 +871,17 @@ mod tests {
             .into_iter()
             .map(|e| (e.text, e.kind))
             .collect()
+    }
+
+    #[test]
+    fn the_bing_of_a_history_belongs_to_the_disease_unless_a_term_is_left() {
+        let got = run("有高血压病史，冠心病史5年，糖尿病史3年。");
+        for disease in ["高血压", "冠心病", "糖尿病"] {
+            assert!(
+                got.contains(&(disease.into(), EntityType::Dis)),
+                "{disease}: {got:?}"
+            );
+        }
     }
 
     #[test]
