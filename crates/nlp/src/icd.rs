@@ -37,6 +37,39 @@ const SITE_WINDOW: usize = 10;
 
 /// The ICD-10 code of a disease mention, if one is supported.
 pub fn code_for(lexicon: &Lexicon, mention: &str) -> Option<String> {
+    // `糖尿病性肾病` is listed as `糖尿病肾病` (read as it is, its end `肾病` would win).
+    let listed = mention.replacen("糖尿病性", "糖尿病", 1);
+    let code = code_as_listed(lexicon, &listed)?;
+    Some(with_diabetes_type(mention, code))
+}
+
+/// Diabetes and its complications are coded in the category of the type the mention names
+/// (`2型糖尿病肾病` → E11.2, `1型糖尿病酮症酸中毒` → E10.1); with no type named, in E14
+/// (unspecified), as `糖尿病` itself is; some listed complications carry E13 (other
+/// specified), which no mention without a type supports.
+fn with_diabetes_type(mention: &str, code: String) -> String {
+    const TYPE_2: &[&str] = &["2型", "Ⅱ型", "II型", "二型", "T2DM"];
+    const TYPE_1: &[&str] = &["1型", "Ⅰ型", "I型", "一型", "T1DM"];
+    let Some(rest) = ["E10", "E11", "E13", "E14"]
+        .iter()
+        .find_map(|category| code.strip_prefix(category))
+    else {
+        return code;
+    };
+    let category = if TYPE_2.iter().any(|m| mention.contains(m)) {
+        "E11"
+    } else if TYPE_1.iter().any(|m| mention.contains(m)) {
+        "E10"
+    } else if code.starts_with("E13") {
+        "E14"
+    } else {
+        return code;
+    };
+    format!("{category}{rest}")
+}
+
+/// The code of a mention by the lexicon and the rules below, before the diabetes type.
+fn code_as_listed(lexicon: &Lexicon, mention: &str) -> Option<String> {
     if let Some(code) = lexicon.lookup(mention).and_then(|e| e.code.clone()) {
         return Some(code);
     }
@@ -161,5 +194,18 @@ mod tests {
         );
         let e11 = code_for(lex, "2型糖尿病伴周围神经病变");
         assert_eq!(e11.as_deref().and_then(|c| c.get(..3)), Some("E11"));
+    }
+
+    #[test]
+    fn diabetic_complications_take_the_category_of_the_type_named() {
+        let lex = crate::test_engine().lexicon();
+        let category =
+            |mention: &str| code_for(lex, mention).and_then(|c| c.get(..3).map(str::to_owned));
+        assert_eq!(category("2型糖尿病肾病").as_deref(), Some("E11"));
+        assert_eq!(category("2型糖尿病性肾病").as_deref(), Some("E11"));
+        assert_eq!(category("Ⅰ型糖尿病酮症酸中毒").as_deref(), Some("E10"));
+        assert_eq!(category("糖尿病肾病").as_deref(), Some("E14"));
+        assert_eq!(category("糖尿病").as_deref(), Some("E14"));
+        assert_eq!(category("Ⅱ型呼吸衰竭").as_deref(), Some("J96"));
     }
 }
