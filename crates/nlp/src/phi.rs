@@ -29,6 +29,10 @@ const NOT_NAMES_AFTER_CUE: &[&str] = &[
 /// Cue words after which a name follows (`患者孔祥林`, `家属：`, `主治医师：`).
 const NAME_CUES: &str = r"患者|患儿|病人|家属|其母亲|其父亲|其妻子|其丈夫|其儿子|其女儿|其哥哥|其姐姐|其弟弟|其妹妹|其孙子|其孙女|其妻|其夫|之妻|之夫|妻子|丈夫|儿子|女儿|侄女|侄子|孙子|孙女|外孙女|外孙|儿媳|女婿|其子|其女|其母|其父|其姐|其兄|其弟|其妹|哥哥|姐姐|弟弟|妹妹|父亲|母亲|陪同人|委托人|代理人|接诊医生|值班医生|会诊医生|之女|之子|之母|之父|审核者|书写者|检查者|操作者|报告者|录入者|核对者|申请者|老人|姓名|联系人|监护人|签名|记录者|记录人|记录护士|责任护士|护士|主管医师|主治医师|经治医师|住院医师|报告医师|诊断医师|审核医师|申请医师|送检医师|医师|医生|审核|报告人|患方";
 
+/// Labels after which a name follows only with a colon (`主刀：何勇`); in prose these words
+/// are followed by anything (`助手协助`, `主刀医生`).
+const NAME_LABELS: &str = r"手术者|术者|主刀|一助|二助|三助|助手|麻醉师|麻醉医师|器械护士|巡回护士|洗手护士|科主任|科室主任|家属签字|患者签字|签字人|陪护人|陪护|护工|授权人|被授权人|紧急联系人|查房医师|上级医师|主任医师|副主任医师|主治医生|管床医生|带教老师";
+
 /// Role words written before a title (`主管医师`, `主任医师`): not names.
 const ROLE_WORDS: &[&str] = &[
     "主管",
@@ -165,13 +169,25 @@ impl Surnames {
     }
 }
 
-/// An alternation with its longer alternatives first: at one position the regex engine
-/// takes the first alternative that matches, so `其母` would otherwise win over `其母亲` and
-/// leave `亲` where the name should begin.
-fn longest_first(alternation: &str) -> String {
-    let mut alternatives: Vec<&str> = alternation.split('|').collect();
-    alternatives.sort_by_key(|a| std::cmp::Reverse(a.chars().count()));
-    alternatives.join("|")
+/// The cues of a name as one alternation, longer cues first: at one position the regex
+/// engine takes the first alternative that matches, so `其母` would otherwise win over
+/// `其母亲` (leaving `亲` where the name should begin) and `家属` over `家属签字：`. Labels
+/// carry the colon they need.
+fn name_cues() -> String {
+    let mut cues: Vec<(usize, String)> = NAME_CUES
+        .split('|')
+        .map(|cue| (cue.chars().count(), cue.to_owned()))
+        .chain(
+            NAME_LABELS
+                .split('|')
+                .map(|label| (label.chars().count(), format!("{label}[:：]"))),
+        )
+        .collect();
+    cues.sort_by_key(|(chars, _)| std::cmp::Reverse(*chars));
+    cues.into_iter()
+        .map(|(_, cue)| cue)
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn compile(name: &'static str, pattern: &str) -> Result<Regex, NlpError> {
@@ -225,10 +241,7 @@ impl PhiRules {
                 "org",
                 &format!(r"[\p{{Han}}0-9]{{2,20}}?(?:{ORG_SUFFIXES})"),
             )?,
-            name_cue: compile(
-                "name_cue",
-                &format!(r"(?:{})[:：\s]*", longest_first(NAME_CUES)),
-            )?,
+            name_cue: compile("name_cue", &format!(r"(?:{})[:：\s]*", name_cues()))?,
             name_sex: compile(r"name_sex", r"(\p{Han}{2,4})[\s,，、]+[男女][\s,，、]")?,
             name_some: compile("name_some", r"\p{Han}{1,2}某某?")?,
             bank_card: compile("bank_card", r"\d{4}(?:[ -]?\d{4}){2,3}(?:[ -]?\d{1,3})?")?,
@@ -800,6 +813,21 @@ mod tests {
         );
         // Role words alone before a title name nobody.
         assert!(find("主治医师查房，上级医师指示。").is_empty());
+    }
+
+    #[test]
+    fn names_after_labels_of_operation_and_consent_records() {
+        let got = find(
+            "手术者：刘建军　一助：陈晓　主刀：何勇　家属签字：吴刚（父子关系）　科主任：郑海涛",
+        );
+        for name in ["刘建军", "陈晓", "何勇", "吴刚", "郑海涛"] {
+            assert!(
+                got.contains(&(name.into(), PhiType::Name)),
+                "{name}: {got:?}"
+            );
+        }
+        // Without the colon the same words are prose.
+        assert!(find("由助手协助完成，主刀医生查看").is_empty());
     }
 
     #[test]
