@@ -84,8 +84,15 @@ const ORG_SUFFIXES: &str = r"社区卫生服务中心|社区卫生服务站|卫�
 
 /// Words that introduce an address and are not part of it.
 const ADDRESS_LEADS: &[&str] = &[
+    "现居住地址",
+    "现居住地",
     "家庭住址",
+    "通讯地址",
+    "邮寄地址",
     "现住址",
+    "现居住",
+    "居住地",
+    "现居",
     "居住于",
     "居住在",
     "家住",
@@ -231,7 +238,7 @@ impl PhiRules {
             )?,
             address_label: compile(
                 "address_label",
-                r"(?:家庭住址|现住址|户籍地址|单位地址|联系地址|居住地址|住址|地址|家住|现住|居住于)[:：\s]*([^\s,，。;；]{4,60})",
+                r"(?:现居住地址|现居住地|家庭住址|现住址|户籍地址|单位地址|联系地址|居住地址|通讯地址|邮寄地址|现居住|户籍地|居住地|住址|地址|家住|现住|现居|居住于)[:：\s]*([^\s,，。;；]{4,60})",
             )?,
             address: compile(
                 "address",
@@ -828,6 +835,23 @@ mod tests {
         }
         // Without the colon the same words are prose.
         assert!(find("由助手协助完成，主刀医生查看").is_empty());
+    }
+
+    #[test]
+    fn addresses_after_their_labels() {
+        for (text, address) in [
+            ("现居北京市朝阳区望京街10号", "北京市朝阳区望京街10号"),
+            (
+                "通讯地址：浙江省宁波市海曙区中山西路2号",
+                "浙江省宁波市海曙区中山西路2号",
+            ),
+        ] {
+            let got = find(text);
+            assert!(
+                got.contains(&(address.into(), PhiType::Address)),
+                "{text}: {got:?}"
+            );
+        }
     }
 
     #[test]
