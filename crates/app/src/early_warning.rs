@@ -709,6 +709,8 @@ mod tests {
             historical: false,
             family: false,
             icd10: None,
+            atc: None,
+            loinc: None,
         }
     }
 
@@ -739,6 +741,8 @@ mod tests {
                     name: "respiratory_rate".into(),
                     value: "26".into(),
                     unit: "次/分".into(),
+                    loinc: None,
+                    ucum: None,
                 },
                 Measurement {
                     start: 7,
@@ -747,6 +751,8 @@ mod tests {
                     name: "blood_pressure".into(),
                     value: "88/52".into(),
                     unit: "mmHg".into(),
+                    loinc: None,
+                    ucum: None,
                 },
             ],
             ..Analysis::default()

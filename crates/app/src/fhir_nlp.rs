@@ -26,6 +26,8 @@ use crate::policy::Actor;
 use crate::record_nlp::RecordAnalysis;
 
 const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+const ATC: &str = "http://www.whocc.no/atc";
+const LOINC: &str = "http://loinc.org";
 const UCUM: &str = "http://unitsofmeasure.org";
 
 /// Length of a UUID in its hyphenated form, the form note ids are written in.
@@ -222,9 +224,11 @@ fn stamped(mut body: Value, part: DerivedPart, source: &Source) -> Value {
     body
 }
 
-fn concept(text: &str, icd10: Option<&str>) -> Value {
-    match icd10 {
-        Some(code) => json!({ "coding": [{ "system": ICD10, "code": code }], "text": text }),
+/// A CodeableConcept of the text as written and, when the engine found one, its code in
+/// `system`.
+fn concept(text: &str, system: &str, code: Option<&str>) -> Value {
+    match code {
+        Some(code) => json!({ "coding": [{ "system": system, "code": code }], "text": text }),
         None => json!({ "text": text }),
     }
 }
@@ -248,7 +252,7 @@ fn entity_resource(entity: &Entity, patient: UserId) -> Option<Value> {
         EntityType::Dru => Some(json!({
             "resourceType": "MedicationStatement",
             "status": if entity.negated { "not-taken" } else if entity.historical { "completed" } else { "active" },
-            "medicationCodeableConcept": { "text": entity.text },
+            "medicationCodeableConcept": concept(&entity.text, ATC, entity.atc.as_deref()),
             "subject": subject(patient),
         })),
         _ => None,
@@ -262,7 +266,7 @@ fn condition(entity: &Entity, patient: UserId) -> Value {
             "http://terminology.hl7.org/CodeSystem/condition-category",
             if entity.kind == EntityType::Dis { "encounter-diagnosis" } else { "problem-list-item" },
         )],
-        "code": concept(&entity.text, entity.icd10.as_deref()),
+        "code": concept(&entity.text, ICD10, entity.icd10.as_deref()),
         "subject": subject(patient),
     });
     let verification = if entity.negated {
@@ -289,14 +293,18 @@ fn measurement_resource(measurement: &Measurement, patient: UserId) -> Value {
     let mut observation = json!({
         "resourceType": "Observation",
         "status": "preliminary",
-        "code": { "text": measurement.name },
+        "code": concept(&measurement.name, LOINC, measurement.loinc.as_deref()),
         "subject": subject(patient),
     });
     match measurement.value.parse::<f64>() {
         Ok(value) if value.is_finite() && !measurement.unit.is_empty() => {
-            observation["valueQuantity"] = json!({
-                "value": value, "unit": measurement.unit, "system": UCUM, "code": measurement.unit,
-            });
+            let mut quantity = json!({ "value": value, "unit": measurement.unit });
+            // Only a real UCUM code goes in `code`; the unit as written stays in `unit`.
+            if let Some(ucum) = &measurement.ucum {
+                quantity["system"] = json!(UCUM);
+                quantity["code"] = json!(ucum);
+            }
+            observation["valueQuantity"] = quantity;
         }
         Ok(value) if value.is_finite() => observation["valueQuantity"] = json!({ "value": value }),
         _ => observation["valueString"] = json!(measurement.value),
@@ -350,6 +358,8 @@ mod tests {
             historical: false,
             family,
             icd10: Some("I10".to_owned()),
+            atc: (kind == EntityType::Dru).then(|| "B01AC06".to_owned()),
+            loinc: None,
         }
     }
 
@@ -375,9 +385,11 @@ mod tests {
                 start: 0,
                 end: 1,
                 text: "体温 37.2℃".to_owned(),
-                name: "体温".to_owned(),
+                name: "temperature".to_owned(),
                 value: "37.2".to_owned(),
-                unit: "Cel".to_owned(),
+                unit: "℃".to_owned(),
+                loinc: Some("8310-5".to_owned()),
+                ucum: Some("Cel".to_owned()),
             }],
             phi: vec![],
             sections: vec![],
@@ -411,6 +423,19 @@ mod tests {
         assert_eq!(
             out[2]["verificationStatus"]["coding"][0]["code"],
             "provisional"
+        );
+        // The engine's codes: ATC for the drug, LOINC and UCUM for the measurement.
+        assert_eq!(
+            out[3]["medicationCodeableConcept"]["coding"][0],
+            json!({ "system": ATC, "code": "B01AC06" })
+        );
+        assert_eq!(
+            out[4]["code"]["coding"][0],
+            json!({ "system": LOINC, "code": "8310-5" })
+        );
+        assert_eq!(
+            out[4]["valueQuantity"],
+            json!({ "value": 37.2, "unit": "℃", "system": UCUM, "code": "Cel" })
         );
         assert_eq!(
             out[5]["entity"][0]["what"]["reference"],

@@ -360,6 +360,8 @@ pub fn recognize(lexicon: &Lexicon, norm: &NormText<'_>, sections: &[Section]) -
             historical: false,
             family: false,
             icd10: None,
+            atc: None,
+            loinc: None,
         })
         .collect()
 }

@@ -33,6 +33,7 @@
 //! ```
 
 pub mod assertion;
+pub mod codes;
 pub mod deid;
 pub mod entities;
 pub mod error;
@@ -58,6 +59,7 @@ pub struct Engine {
     measurements: measurements::MeasurementRules,
     phi: phi::PhiRules,
     sections: sections::SectionRules,
+    codes: codes::Codes,
 }
 
 impl Engine {
@@ -69,6 +71,7 @@ impl Engine {
             measurements: measurements::MeasurementRules::load()?,
             phi: phi::PhiRules::load()?,
             sections: sections::SectionRules::load()?,
+            codes: codes::Codes::load()?,
         })
     }
 
@@ -84,7 +87,9 @@ impl Engine {
         let mut entities = entities::recognize(&self.lexicon, &norm, &sections);
         self.assertions.apply(&norm, &sections, &mut entities);
         icd::assign_codes(&self.lexicon, &norm, &mut entities);
-        let measurements = self.measurements.find(&norm);
+        self.codes.assign(&self.measurements, &mut entities);
+        let mut measurements = self.measurements.find(&norm);
+        self.codes.assign_measurements(&mut measurements);
         let phi = self.phi.find(&norm);
         Analysis {
             entities,
@@ -105,6 +110,32 @@ pub(crate) fn test_engine() -> &'static Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn drugs_tests_and_measurements_carry_their_codes() {
+        let a = test_engine()
+            .analyze("口服阿托伐他汀钙片20mg qn。复查血红蛋白，HR 96次/分，Cr 132μmol/L。");
+        let drug = a
+            .entities
+            .iter()
+            .find(|e| e.kind == EntityType::Dru)
+            .unwrap();
+        assert_eq!(drug.atc.as_deref(), Some("C10AA05"), "{drug:?}");
+        let item = a.entities.iter().find(|e| e.text == "血红蛋白").unwrap();
+        assert_eq!(item.loinc.as_deref(), Some("718-7"), "{item:?}");
+        let coded: Vec<(&str, Option<&str>, Option<&str>)> = a
+            .measurements
+            .iter()
+            .map(|m| (m.name.as_str(), m.loinc.as_deref(), m.ucum.as_deref()))
+            .collect();
+        assert_eq!(
+            coded,
+            [
+                ("heart_rate", Some("8867-4"), Some("/min")),
+                ("creatinine", Some("2160-0"), Some("umol/L"))
+            ]
+        );
+    }
 
     #[test]
     fn empty_text_gives_empty_analysis() {

@@ -72,11 +72,15 @@ const DIMENSIONLESS: &[&str] = &["ph", "inr"];
 /// Names whose value is a pair.
 const PAIRED: &[&str] = &["blood_pressure"];
 
+/// Measurements whose value may carry a sign (`BE -2mmol/L`).
+const SIGNED: &[&str] = &["base_excess"];
+
 /// Name and unit automata.
 pub struct MeasurementRules {
     names: AhoCorasick,
     aliases: Vec<(String, String)>,
-    units: Vec<String>,
+    /// Units as written (normalised text) and their UCUM codes, longest first.
+    units: Vec<(String, String)>,
 }
 
 impl MeasurementRules {
@@ -105,8 +109,17 @@ impl MeasurementRules {
                 what: "measurement names",
                 reason: e.to_string(),
             })?;
-        let mut units: Vec<String> = data_lines(UNITS).map(str::to_string).collect();
-        units.sort_by_key(|u| std::cmp::Reverse(u.len()));
+        let mut units = Vec::new();
+        for (n, line) in data_lines(UNITS).enumerate() {
+            let Some((unit, ucum)) = line.split_once('\t') else {
+                return Err(NlpError::BadDataLine {
+                    file: "units.txt",
+                    line: n + 1,
+                });
+            };
+            units.push((unit.to_string(), ucum.trim().to_string()));
+        }
+        units.sort_by_key(|(u, _)| std::cmp::Reverse(u.len()));
         Ok(Self {
             names,
             aliases,
@@ -165,8 +178,17 @@ impl MeasurementRules {
             hops += 1;
         }
         let rest = text.get(at..)?;
-        let (value, vlen) = read_number(rest, PAIRED.contains(&name))?;
-        let after_value = at + vlen;
+        let sign = rest
+            .chars()
+            .next()
+            .filter(|c| SIGNED.contains(&name) && matches!(c, '-' | '−' | '+'));
+        let digits_at = at + sign.map_or(0, char::len_utf8);
+        let (number, vlen) = read_number(text.get(digits_at..)?, PAIRED.contains(&name))?;
+        let value = match sign {
+            Some('-' | '−') => format!("-{number}"),
+            _ => number,
+        };
+        let after_value = digits_at + vlen;
         let tail = text.get(after_value..)?;
         if is_range_or_list(tail) {
             return None;
@@ -175,12 +197,12 @@ impl MeasurementRules {
         let unit = self
             .units
             .iter()
-            .find(|u| tail.get(ws..).is_some_and(|t| starts_with_word(t, u)));
-        let end_byte = match unit {
-            Some(u) if unit_ends_cleanly(tail.get(ws + u.len()..).unwrap_or(""), u) => {
-                after_value + ws + u.len()
+            .find(|(u, _)| tail.get(ws..).is_some_and(|t| starts_with_word(t, u)));
+        let (end_byte, ucum) = match unit {
+            Some((u, ucum)) if unit_ends_cleanly(tail.get(ws + u.len()..).unwrap_or(""), u) => {
+                (after_value + ws + u.len(), Some(ucum.clone()))
             }
-            _ if DIMENSIONLESS.contains(&name) => after_value,
+            _ if DIMENSIONLESS.contains(&name) => (after_value, None),
             _ => return None,
         };
         let start = norm.char_at_byte(s);
@@ -198,7 +220,27 @@ impl MeasurementRules {
             name: name_for_unit(name, &unit_text).to_string(),
             value,
             unit: unit_text,
+            loinc: None,
+            ucum: ucum.filter(|c| !c.is_empty()),
         })
+    }
+}
+
+impl MeasurementRules {
+    /// The measurement name an alias stands for (`肌酐`, `Scr` → `creatinine`).
+    pub fn name_of(&self, alias: &str) -> Option<&str> {
+        self.aliases
+            .iter()
+            .find(|(a, _)| a == alias)
+            .map(|(_, name)| name.as_str())
+    }
+
+    /// The aliases of a measurement name.
+    pub fn aliases_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.aliases
+            .iter()
+            .filter(move |(_, n)| n == name)
+            .map(|(alias, _)| alias.as_str())
     }
 }
 
@@ -313,6 +355,21 @@ mod tests {
         assert_eq!(m[0].value, "130/80");
         assert_eq!(m[1].name, "phosphate");
         assert_eq!(m[2].name, "pulse");
+    }
+
+    #[test]
+    fn signed_base_excess_and_lower_case_litres() {
+        let m = find("BE -2.5mmol/L，血糖7.8mmol/l，Cr 88umol/l");
+        assert_eq!(m.len(), 3, "{m:?}");
+        assert_eq!(
+            (m[0].name.as_str(), m[0].value.as_str()),
+            ("base_excess", "-2.5")
+        );
+        assert_eq!(m[0].text, "BE -2.5mmol/L");
+        assert_eq!((m[1].value.as_str(), m[1].unit.as_str()), ("7.8", "mmol/l"));
+        assert_eq!(m[2].name, "creatinine");
+        // A dash elsewhere is still not a sign.
+        assert!(find("血钾 -3.5mmol/L").is_empty());
     }
 
     #[test]

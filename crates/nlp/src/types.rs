@@ -62,6 +62,12 @@ pub struct Entity {
     pub historical: bool,
     pub family: bool,
     pub icd10: Option<String>,
+    /// WHO ATC code of a drug (`dru`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub atc: Option<String>,
+    /// LOINC code of a test item (`ite`) named like a measurement (`肌酐`, `Hb`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loinc: Option<String>,
 }
 
 /// A vital sign, lab value or score written as name + value + unit.
@@ -73,6 +79,12 @@ pub struct Measurement {
     pub name: String,
     pub value: String,
     pub unit: String,
+    /// LOINC code of the measured quantity, where LOINC has one for the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loinc: Option<String>,
+    /// The unit as a UCUM code (`次/分` → `/min`, `μmol/L` → `umol/L`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ucum: Option<String>,
 }
 
 /// PHI categories.

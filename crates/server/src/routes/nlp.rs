@@ -80,6 +80,12 @@ pub struct EntityDoc {
     family: bool,
     #[schema(required = true, example = "J44")]
     icd10: Option<String>,
+    /// WHO ATC code of a drug (`dru`); absent when none is known.
+    #[schema(example = "C10AA05")]
+    atc: Option<String>,
+    /// LOINC code of a test item (`ite`) named like a measurement; absent when none.
+    #[schema(example = "2160-0")]
+    loinc: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -93,9 +99,15 @@ pub struct MeasurementDoc {
     name: String,
     #[schema(example = "150/95")]
     value: String,
-    /// UCUM unit.
-    #[schema(example = "mm[Hg]")]
+    /// The unit as written in the note.
+    #[schema(example = "mmHg")]
     unit: String,
+    /// LOINC code of the measured quantity; absent where LOINC has none for the name.
+    #[schema(example = "85354-9")]
+    loinc: Option<String>,
+    /// The unit as a UCUM code; absent for dimensionless values.
+    #[schema(example = "mm[Hg]")]
+    ucum: Option<String>,
 }
 
 #[derive(ToSchema)]
