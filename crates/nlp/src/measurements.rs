@@ -235,8 +235,9 @@ impl MeasurementRules {
             .map(|(_, name)| name.as_str())
     }
 
-    /// The aliases of a measurement name.
-    pub fn aliases_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The aliases of a measurement name (the code tables' tests check their names).
+    #[cfg(test)]
+    pub(crate) fn aliases_of<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.aliases
             .iter()
             .filter(move |(_, n)| n == name)

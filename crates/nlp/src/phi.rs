@@ -502,7 +502,8 @@ impl PhiRules {
 }
 
 /// Whether text opens with a numeral and a unit of time or count (`三天`, `一周`, `半年`,
-/// `二〇`): what follows a preposition that is also a surname (`于`), never a given name.
+/// `二〇`). After a character that can be a surname this is a time, not a given name:
+/// in `患者于三天前` the 于 is the preposition.
 fn counts_time(text: &str) -> bool {
     const NUMERALS: &str = "一二三四五六七八九十两半〇零百千几数";
     const UNITS: &str = "天周月年日时分秒个余多小次岁〇";
