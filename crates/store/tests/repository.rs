@@ -384,11 +384,7 @@ async fn concurrent_commits_are_totally_ordered(backend: TestBackend) {
     let Some((_db, store)) = store(backend).await else {
         return;
     };
-    let patient = store
-        .insert_user(&new_user("ordered", Role::Patient))
-        .await
-        .unwrap()
-        .id;
+    let patient = patient_id(&store, "ordered").await;
     let key = SigningKey::from_bytes(&[9; 32]);
     let mut tasks = Vec::new();
     for worker in 0..8u64 {
@@ -462,11 +458,7 @@ async fn stale_writes_roll_back_the_whole_change(backend: TestBackend) {
     let Some((_db, store)) = store(backend).await else {
         return;
     };
-    let patient = store
-        .insert_user(&new_user("stale.p", Role::Patient))
-        .await
-        .unwrap()
-        .id;
+    let patient = patient_id(&store, "stale.p").await;
     let key = SigningKey::from_bytes(&[3; 32]);
     let revoke = Write::RevokeConsent {
         id: Uuid::now_v7(),
@@ -494,6 +486,25 @@ async fn stale_writes_roll_back_the_whole_change(backend: TestBackend) {
     assert!(store.latest_tree_head().await.unwrap().is_none());
 }
 
+/// The id of a new patient account `name`.
+async fn patient_id(store: &Arc<dyn Store>, name: &str) -> UserId {
+    store
+        .insert_user(&new_user(name, Role::Patient))
+        .await
+        .unwrap()
+        .id
+}
+
+/// A clinical note of `patient` whose first version is [`text_version`] 1, written by them.
+fn note_record(id: RecordId, patient: UserId) -> NewRecord {
+    NewRecord {
+        id,
+        patient,
+        category: RecordCategory::ClinicalNote,
+        first_version: text_version(id, patient, 1),
+    }
+}
+
 /// Version `n` of record `id`, a text written by `by` (the sealed part is a placeholder).
 fn text_version(id: RecordId, by: UserId, n: u32) -> NewRecordVersion {
     NewRecordVersion {
@@ -514,18 +525,9 @@ async fn a_created_record_reads_back_as_its_new_record_meta(backend: TestBackend
     let Some((_db, store)) = store(backend).await else {
         return;
     };
-    let patient = store
-        .insert_user(&new_user("created.p", Role::Patient))
-        .await
-        .unwrap()
-        .id;
+    let patient = patient_id(&store, "created.p").await;
     let id = RecordId(Uuid::now_v7());
-    let record = NewRecord {
-        id,
-        patient,
-        category: RecordCategory::ClinicalNote,
-        first_version: text_version(id, patient, 1),
-    };
+    let record = note_record(id, patient);
     let expected = record.meta();
     store
         .commit(
@@ -546,20 +548,11 @@ async fn a_record_reads_with_its_current_or_named_version(backend: TestBackend) 
     let Some((_db, store)) = store(backend).await else {
         return;
     };
-    let patient = store
-        .insert_user(&new_user("joined.p", Role::Patient))
-        .await
-        .unwrap()
-        .id;
+    let patient = patient_id(&store, "joined.p").await;
     let id = RecordId(Uuid::now_v7());
     let version = |n| text_version(id, patient, n);
     let key = SigningKey::from_bytes(&[5; 32]);
-    let create = Write::CreateRecord(NewRecord {
-        id,
-        patient,
-        category: RecordCategory::ClinicalNote,
-        first_version: version(1),
-    });
+    let create = Write::CreateRecord(note_record(id, patient));
     let update = Write::AddRecordVersion {
         version: version(2),
         expected_current: 1,
