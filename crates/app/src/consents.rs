@@ -66,15 +66,16 @@ impl App {
         }
         check_future(input.expires_at, now)?;
         let consent = ConsentGrant {
-            id: Uuid::now_v7(),
-            patient: actor.user_id,
-            grantee: grantee.id,
-            scope,
-            purposes: input.purposes,
             allow_write: input.allow_write,
-            created_at: now,
             expires_at: input.expires_at,
-            revoked_at: None,
+            ..ConsentGrant::new(
+                Uuid::now_v7(),
+                actor.user_id,
+                grantee.id,
+                scope,
+                input.purposes,
+                now,
+            )
         };
         let event = AuditEvent::new("consent.granted", now, actor, Outcome::Allowed(basis))
             .patient(actor.user_id, actor.did.clone())
@@ -211,15 +212,16 @@ impl App {
         check_future(expires_at, now)?;
         let (request, basis, doctor) = self.pending_request(actor, id).await?;
         let consent = ConsentGrant {
-            id: Uuid::now_v7(),
-            patient: request.patient,
-            grantee: request.doctor,
-            scope: request.scope.clone(),
-            purposes: [request.purpose].into(),
             allow_write,
-            created_at: now,
             expires_at,
-            revoked_at: None,
+            ..ConsentGrant::new(
+                Uuid::now_v7(),
+                request.patient,
+                request.doctor,
+                request.scope.clone(),
+                [request.purpose].into(),
+                now,
+            )
         };
         let notice = self.notification(
             doctor.id,

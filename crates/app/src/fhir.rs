@@ -683,17 +683,14 @@ mod tests {
     }
 
     fn consent(grantee: &Actor, scope: ConsentScope) -> ConsentGrant {
-        ConsentGrant {
-            id: Uuid::new_v4(),
-            patient: UserId(Uuid::from_u128(2)),
-            grantee: grantee.user_id,
+        ConsentGrant::new(
+            Uuid::new_v4(),
+            UserId(Uuid::from_u128(2)),
+            grantee.user_id,
             scope,
-            purposes: [Purpose::Treatment].into(),
-            allow_write: false,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            expires_at: None,
-            revoked_at: None,
-        }
+            [Purpose::Treatment].into(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
     }
 
     fn records(ids: &[u128]) -> ConsentScope {

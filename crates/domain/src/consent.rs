@@ -90,6 +90,29 @@ pub struct ConsentGrant {
 }
 
 impl ConsentGrant {
+    /// A grant made at `created_at`: read-only, without expiry and unrevoked until the
+    /// caller says otherwise.
+    pub fn new(
+        id: Uuid,
+        patient: UserId,
+        grantee: UserId,
+        scope: ConsentScope,
+        purposes: BTreeSet<Purpose>,
+        created_at: OffsetDateTime,
+    ) -> ConsentGrant {
+        ConsentGrant {
+            id,
+            patient,
+            grantee,
+            scope,
+            purposes,
+            allow_write: false,
+            created_at,
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
     /// In force at `now`: not revoked and not expired.
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|expiry| now < expiry)
@@ -133,17 +156,15 @@ mod tests {
     use time::Duration;
 
     fn grant(scope: ConsentScope) -> ConsentGrant {
-        ConsentGrant {
-            id: Uuid::nil(),
-            patient: UserId(Uuid::nil()),
-            grantee: UserId(Uuid::nil()),
+        let nobody = UserId(Uuid::nil());
+        ConsentGrant::new(
+            Uuid::nil(),
+            nobody,
+            nobody,
             scope,
-            purposes: [Purpose::Treatment].into(),
-            allow_write: false,
-            created_at: OffsetDateTime::UNIX_EPOCH,
-            expires_at: None,
-            revoked_at: None,
-        }
+            [Purpose::Treatment].into(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]

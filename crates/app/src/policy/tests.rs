@@ -67,15 +67,15 @@ fn facts(
     grantee: UserId,
 ) -> (Vec<ConsentGrant>, Vec<EmergencyGrant>) {
     let mut consent = ConsentGrant {
-        id: Uuid::new_v4(),
-        patient,
-        grantee,
-        scope: ConsentScope::All,
-        purposes: [Purpose::Treatment].into(),
-        allow_write: false,
-        created_at: now() - Duration::days(1),
         expires_at: Some(now() + Duration::days(1)),
-        revoked_at: None,
+        ..ConsentGrant::new(
+            Uuid::new_v4(),
+            patient,
+            grantee,
+            ConsentScope::All,
+            [Purpose::Treatment].into(),
+            now() - Duration::days(1),
+        )
     };
     let emergency = EmergencyGrant {
         id: Uuid::new_v4(),
