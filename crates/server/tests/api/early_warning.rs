@@ -44,6 +44,24 @@ async fn alerts(app: &TestApp, token: &str) -> Vec<Value> {
     body["alerts"].as_array().unwrap().clone()
 }
 
+/// The caller's audit trail (`GET /api/v1/audit`, up to 200 events).
+async fn audit_of(app: &TestApp, token: &str) -> Value {
+    json_of(
+        app.get("/api/v1/audit?limit=200", Some(token)).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn events_of_kind<'a>(audit: &'a Value, kind: &str) -> Vec<&'a Value> {
+    audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == kind)
+        .collect()
+}
+
 fn of_rule<'a>(alerts: &'a [Value], rule: &str) -> Vec<&'a Value> {
     alerts.iter().filter(|a| a["rule"] == rule).collect()
 }
@@ -284,17 +302,8 @@ async fn a_septic_note_alerts_the_consented_doctor_only(backend: TestBackend) {
     );
 
     // The ledger names the alerts by id, score and band, without clinical text.
-    let audit = json_of(
-        app.get("/api/v1/audit?limit=200", Some(&patient)).await,
-        StatusCode::OK,
-    )
-    .await;
-    let raised: Vec<&Value> = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "cdss.alert_raised")
-        .collect();
+    let audit = audit_of(&app, &patient).await;
+    let raised = events_of_kind(&audit, "cdss.alert_raised");
     assert_eq!(raised.len(), 3);
     assert!(
         raised
@@ -503,16 +512,6 @@ async fn a_suspended_doctors_alert_stream_ends_without_the_alert(backend: TestBa
         3,
         "the alerts were raised"
     );
-    let audit = json_of(
-        app.get("/api/v1/audit?limit=200", Some(&patient)).await,
-        StatusCode::OK,
-    )
-    .await;
-    let delivered = audit["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["kind"] == "cdss.alert_delivered")
-        .count();
-    assert_eq!(delivered, 0);
+    let audit = audit_of(&app, &patient).await;
+    assert!(events_of_kind(&audit, "cdss.alert_delivered").is_empty());
 }
