@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::access::Facts;
-use crate::events::{AuditEvent, Outcome};
+use crate::events::{AuditEvent, Outcome, millis};
 use crate::fhir_nlp::{DerivedId, is_derived};
 use crate::fhir_tokens::TokenHasher;
 use crate::policy::{Action, Actor, Basis, Resource};
@@ -93,10 +93,6 @@ pub(crate) fn not_found() -> AppError {
 /// A FHIR id that names a record (ours are UUIDs); anything else cannot exist here.
 pub(crate) fn record_id(id: &str) -> Result<RecordId, AppError> {
     Uuid::parse_str(id).map(RecordId).map_err(|_| not_found())
-}
-
-pub(crate) fn millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 impl App {
